@@ -1,0 +1,1 @@
+"""vidreward: learn robot reward code from expert video."""

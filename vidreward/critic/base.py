@@ -1,0 +1,120 @@
+"""Critique data model and the interface every critic backend implements."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from vidreward.errors import CritiqueError
+
+SECTIONS = ("problems", "rewrite", "remove", "new")
+SECTION_TITLES = {
+    "problems": "Problems",
+    "rewrite": "Rewrite component",
+    "remove": "Remove component",
+    "new": "New component",
+}
+
+
+@dataclass
+class Item:
+    """One feedback item. ``params`` is machine-readable (analytic backends) or empty (model text)."""
+
+    text: str
+    component: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Critique:
+    """Four-part feedback comparing the robot's rollout with the expert clip."""
+
+    problems: list[Item] = field(default_factory=list)
+    rewrite: list[Item] = field(default_factory=list)
+    remove: list[Item] = field(default_factory=list)
+    new: list[Item] = field(default_factory=list)
+    backend: str = ""
+    gap: float | None = None
+    descriptors: dict[str, dict[str, float]] = field(default_factory=dict)
+    raw_text: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "critique") -> "Critique":
+        try:
+            sections = {
+                s: [Item(**item) for item in data.get(s, [])] for s in SECTIONS
+            }
+            return cls(
+                **sections,
+                backend=data.get("backend", ""),
+                gap=data.get("gap"),
+                descriptors=data.get("descriptors", {}),
+                raw_text=data.get("raw_text", ""),
+            )
+        except TypeError as exc:
+            raise CritiqueError(f"{source}: malformed critique item: {exc}") from exc
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Critique":
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise CritiqueError(f"{path}: cannot read critique: {exc}") from exc
+        return cls.from_dict(data, source=str(path))
+
+    def save(self, json_path: str | Path, md_path: str | Path | None = None) -> None:
+        Path(json_path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        if md_path is not None:
+            Path(md_path).write_text(self.to_markdown())
+
+    def to_markdown(self) -> str:
+        lines = [f"# Critique ({self.backend or 'unknown backend'})", ""]
+        if self.gap is not None:
+            lines += [f"Measured gap to the expert clip: **{self.gap:.3f}**", ""]
+        for section in SECTIONS:
+            lines.append(f"## {SECTION_TITLES[section]}")
+            items = getattr(self, section)
+            if not items:
+                lines.append("(none)")
+            for i, item in enumerate(items, 1):
+                prefix = f"`{item.component}`: " if item.component else ""
+                lines.append(f"{i}. {prefix}{item.text}")
+            lines.append("")
+        if self.descriptors:
+            lines += ["## Motion descriptors", "", "| descriptor | expert | robot |", "|---|---|---|"]
+            expert = self.descriptors.get("expert", {})
+            robot = self.descriptors.get("robot", {})
+            for key in sorted(set(expert) | set(robot)):
+                lines.append(f"| {key} | {_fmt(expert.get(key))} | {_fmt(robot.get(key))} |")
+            lines.append("")
+        return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, (int, float)) else "-"
+
+
+@dataclass
+class CritiqueInput:
+    """Everything a critic may look at for one iteration."""
+
+    expert_clip: Path
+    rollout_video: Path
+    trajectory: Path
+    reward_code: str
+    train_log: Path | None
+    out_dir: Path
+    robot: str = "ant"
+    task: str = ""
+
+
+class Critic(Protocol):
+    name: str
+
+    def critique(self, inp: CritiqueInput) -> Critique: ...
