@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from vidreward.critic.base import Critique
@@ -16,6 +17,15 @@ class TaskSpec:
     description: str
 
 
+@dataclass
+class RewriteVideos:
+    """The two clips of an iteration, for rewriters that see video directly."""
+
+    expert_clip: Path
+    rollout_video: Path
+    out_dir: Path
+
+
 class Rewriter(Protocol):
     name: str
 
@@ -23,6 +33,14 @@ class Rewriter(Protocol):
         """Return the source of the iteration-0 ``reward.py``."""
 
     def rewrite(
-        self, previous_code: str, critique: Critique, env_context: str, train_stats: str
+        self,
+        previous_code: str,
+        critique: Critique,
+        env_context: str,
+        train_stats: str,
+        videos: "RewriteVideos | None" = None,
     ) -> str:
-        """Return the source of the next iteration's ``reward.py``."""
+        """Return the source of the next iteration's ``reward.py``.
+
+        ``videos`` is given to backends that look at the clips themselves (single-model ablation).
+        """
