@@ -1,0 +1,22 @@
+# vidreward: learn robot reward code from an expert video by bi-level search.
+# This file only sets the config, validates it and includes the rules.
+from vidreward.config import apply_params, validate_config
+
+
+configfile: "config/config.yaml"
+
+
+apply_params(config, "params.yaml")
+validate_config(config)
+
+
+include: "rules/common.smk"
+include: "rules/clips.smk"
+include: "rules/iteration.smk"
+include: "rules/summary.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_targets(),

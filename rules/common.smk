@@ -1,0 +1,97 @@
+# Input functions and helpers shared by the rules. No rule logic lives here.
+import json
+
+from vidreward.config import RunSettings, runs_to_build
+
+
+wildcard_constraints:
+    run=r"[A-Za-z0-9][A-Za-z0-9_-]*",
+    i=r"\d+",
+    clip=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
+
+
+def run_settings(wildcards):
+    return RunSettings.from_config(config, wildcards.run)
+
+
+def clip_of_run(wildcards):
+    return config["runs"][wildcards.run]["clip"]
+
+
+def run_clip_video(wildcards):
+    return f"data/clips/{clip_of_run(wildcards)}.mp4"
+
+
+def run_clip_sidecar(wildcards):
+    return f"data/clips/{clip_of_run(wildcards)}.json"
+
+
+def iter_dir(wildcards, offset=0):
+    return f"results/{wildcards.run}/iter_{int(wildcards.i) + offset}"
+
+
+def previous(name):
+    """Input function: artifact ``name`` of the previous iteration."""
+
+    def fn(wildcards):
+        return f"{iter_dir(wildcards, -1)}/{name}"
+
+    return fn
+
+
+def warm_start_policy(wildcards):
+    """The previous iteration's policy when the run warm-starts, else nothing."""
+    run = config["runs"][wildcards.run]
+    if int(wildcards.i) > 0 and run.get("warm_start", True):
+        return f"{iter_dir(wildcards, -1)}/policy.pth"
+    return []
+
+
+def human_feedback(wildcards):
+    """The person's feedback file, once written (human critic backend only)."""
+    run = config["runs"][wildcards.run]
+    if run.get("critic", {}).get("backend") != "human":
+        return []
+    path = f"{config['feedback_dir']}/{wildcards.run}/iter_{wildcards.i}.md"
+    return [path] if os.path.exists(path) else []
+
+
+def clip_source_input(wildcards):
+    """A local source file is an input of fetch_clip so edits to it rerun the fetch."""
+    source = config["clips"][wildcards.clip]["source"]
+    if "file" in source:
+        return source["file"]
+    if "shipped" in source:
+        return f"data/shipped/{source['shipped']}"
+    return []
+
+
+def iteration_artifacts(run, i):
+    base = f"results/{run}/iter_{i}"
+    return [
+        f"{base}/reward.py",
+        f"{base}/policy.pth",
+        f"{base}/train_log.csv",
+        f"{base}/rollout.mp4",
+        f"{base}/trajectory.npz",
+        f"{base}/critique.json",
+        f"{base}/provenance.json",
+    ]
+
+
+def all_iterations(wildcards):
+    n = config["runs"][wildcards.run]["iterations"]
+    return [f"results/{wildcards.run}/iter_{i}/provenance.json" for i in range(n)]
+
+
+def final_targets():
+    targets = []
+    for run in runs_to_build(config):
+        targets += [f"results/{run}/summary.csv", f"results/{run}/summary.json"]
+    return targets
+
+
+def section(wildcards, key):
+    """One section of the run's settings as canonical JSON (a stable params value)."""
+    settings = run_settings(wildcards)
+    return json.dumps(getattr(settings, key), sort_keys=True)

@@ -1,0 +1,21 @@
+"""Snakemake script for rule critique: compare the expert clip with the robot's rollout."""
+
+from vidreward.logutil import stage_log
+from vidreward.stages import critique_stage
+
+with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
+    critique_stage(
+        robot=snakemake.params.robot,
+        task=snakemake.params.task,
+        critic_json=snakemake.params.critic,
+        lm_cache_dir=snakemake.params.lm_cache_dir,
+        feedback_path=snakemake.params.feedback_path,
+        expert_clip=snakemake.input.clip,
+        rollout_video=snakemake.input.rollout,
+        trajectory=snakemake.input.trajectory,
+        reward_path=snakemake.input.reward,
+        train_log=snakemake.input.train_log,
+        critique_out=snakemake.output.critique,
+        markdown_out=snakemake.output.markdown,
+        critic_dir=snakemake.output.critic_dir,
+    )

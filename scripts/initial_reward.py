@@ -1,0 +1,15 @@
+"""Snakemake script for rule initial_reward: iteration 0's reward code from the task."""
+
+from vidreward.logutil import stage_log
+from vidreward.stages import initial_reward_stage
+
+with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
+    initial_reward_stage(
+        robot=snakemake.params.robot,
+        task=snakemake.params.task,
+        rewriter_json=snakemake.params.rewriter,
+        lm_cache_dir=snakemake.params.lm_cache_dir,
+        lm_dir=snakemake.params.lm_dir,
+        reward_out=snakemake.output.reward,
+        validation_out=snakemake.output.validation,
+    )

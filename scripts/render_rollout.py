@@ -1,0 +1,15 @@
+"""Snakemake script for rule render_rollout: deterministic rollout -> rollout.mp4 + trajectory.npz."""
+
+from vidreward.logutil import stage_log
+from vidreward.stages import render_stage
+
+with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
+    render_stage(
+        robot=snakemake.params.robot,
+        rollout_json=snakemake.params.rollout,
+        seed=snakemake.params.seed,
+        policy_path=snakemake.input.policy,
+        reward_path=snakemake.input.reward,
+        video_out=snakemake.output.video,
+        trajectory_out=snakemake.output.trajectory,
+    )

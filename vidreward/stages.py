@@ -1,0 +1,180 @@
+"""One function per workflow stage. Each Snakemake script calls exactly one of these; each of
+these wires the concern modules together and writes the stage's outputs."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from vidreward.backends import make_critic, make_rewriter
+from vidreward.critic.base import Critique, CritiqueInput
+from vidreward.reflection import training_statistics
+from vidreward.reward.env_context import environment_context
+from vidreward.reward.validate import validate_reward_code
+from vidreward.rewriter.base import RewriteVideos, TaskSpec
+
+log = logging.getLogger("vidreward.stages")
+
+
+def fetch_stage(clip_json: str, video_out: str, info_out: str, cache_dir: str) -> dict:
+    from vidreward.video.fetch import fetch_clip
+
+    clip = json.loads(clip_json)
+    source = dict(clip["source"])
+    if "url" in source:
+        source.update(start=clip["start"], end=clip["end"])
+    info = fetch_clip(source, Path(video_out), Path(cache_dir))
+    Path(info_out).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    log.info("fetched %s -> %s", source, video_out)
+    return info
+
+
+def trim_stage(
+    clip_json: str, video_in: str, info_in: str, video_out: str, sidecar_out: str
+) -> dict:
+    from vidreward.video.trim import trim_clip
+
+    clip = json.loads(clip_json)
+    info = json.loads(Path(info_in).read_text())
+    # A URL fetched with a time range starts at the range's start: trim relative to it.
+    offset = float(info.get("range_start") or 0.0)
+    info["licence"] = clip.get("licence", "unknown")
+    sidecar = trim_clip(
+        video_in,
+        video_out,
+        start=clip["start"] - offset,
+        end=clip["end"] - offset,
+        fps=clip["fps"],
+        size=clip["height"],
+        source_info=info,
+    )
+    if Path(sidecar_out) != Path(video_out).with_suffix(".json"):
+        Path(sidecar_out).write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+    return sidecar
+
+
+def _accept_reward(code: str, robot: str, reward_out: str, validation_out: str) -> None:
+    """Validate generated reward code; only valid code is written."""
+    report = validate_reward_code(code, robot, origin=reward_out)
+    Path(reward_out).write_text(code)
+    Path(validation_out).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    log.info("accepted %s with components %s", reward_out, report.components)
+
+
+def initial_reward_stage(
+    robot: str,
+    task: str,
+    rewriter_json: str,
+    lm_cache_dir: str,
+    lm_dir: str,
+    reward_out: str,
+    validation_out: str,
+) -> None:
+    Path(lm_cache_dir).mkdir(parents=True, exist_ok=True)  # DVC tracks it even when unused
+    rewriter = make_rewriter(json.loads(rewriter_json), robot, lm_cache_dir, Path(lm_dir))
+    code = rewriter.initial(TaskSpec(robot=robot, description=task), environment_context(robot))
+    _accept_reward(code, robot, reward_out, validation_out)
+
+
+def rewrite_reward_stage(
+    robot: str,
+    rewriter_json: str,
+    previous_reward: str,
+    critique_path: str,
+    train_log: str,
+    expert_clip: str,
+    rollout_video: str,
+    lm_cache_dir: str,
+    lm_dir: str,
+    reward_out: str,
+    validation_out: str,
+) -> None:
+    rewriter = make_rewriter(json.loads(rewriter_json), robot, lm_cache_dir, Path(lm_dir))
+    code = rewriter.rewrite(
+        Path(previous_reward).read_text(),
+        Critique.load(critique_path),
+        environment_context(robot),
+        training_statistics(train_log),
+        videos=RewriteVideos(Path(expert_clip), Path(rollout_video), Path(lm_dir)),
+    )
+    _accept_reward(code, robot, reward_out, validation_out)
+
+
+def train_stage(
+    robot: str,
+    train_json: str,
+    seed: int,
+    reward_path: str,
+    init_checkpoint: str | None,
+    policy_out: str,
+    threads: int,
+) -> None:
+    from vidreward.train.config import TrainConfig
+    from vidreward.train.ppo import train_policy
+
+    cfg = TrainConfig.from_dict({**json.loads(train_json), "seed": seed})
+    train_policy(reward_path, robot, cfg, Path(policy_out).parent, init_checkpoint=init_checkpoint)
+
+
+def render_stage(
+    robot: str,
+    rollout_json: str,
+    seed: int,
+    policy_path: str,
+    reward_path: str,
+    video_out: str,
+    trajectory_out: str,
+) -> dict:
+    from vidreward.sim import get_robot
+    from vidreward.train.rollout import rollout_policy
+
+    rollout = json.loads(rollout_json)
+    steps = max(1, round(rollout["seconds"] / get_robot(robot).dt))
+    return rollout_policy(
+        policy_path,
+        reward_path,
+        robot,
+        Path(video_out).parent,
+        steps=steps,
+        seed=seed,
+        render_size=rollout["render_size"],
+    )
+
+
+def critique_stage(
+    robot: str,
+    task: str,
+    critic_json: str,
+    lm_cache_dir: str,
+    feedback_path: str,
+    expert_clip: str,
+    rollout_video: str,
+    trajectory: str,
+    reward_path: str,
+    train_log: str,
+    critique_out: str,
+    markdown_out: str,
+    critic_dir: str,
+) -> Critique:
+    from vidreward.critic.analytic import AnalyticCritic
+
+    Path(critic_dir).mkdir(parents=True, exist_ok=True)
+    inp = CritiqueInput(
+        expert_clip=Path(expert_clip),
+        rollout_video=Path(rollout_video),
+        trajectory=Path(trajectory),
+        reward_code=Path(reward_path).read_text(),
+        train_log=Path(train_log),
+        out_dir=Path(critic_dir),
+        robot=robot,
+        task=task,
+    )
+    critic = make_critic(json.loads(critic_json), lm_cache_dir, Path(feedback_path))
+    critique = critic.critique(inp)
+    if critique.gap is None:
+        # Model and human feedback carry no measurement: add the analytic one for the summary.
+        measured = AnalyticCritic().critique(inp)
+        critique.gap, critique.descriptors = measured.gap, measured.descriptors
+    critique.save(critique_out, markdown_out)
+    return critique

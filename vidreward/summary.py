@@ -1,0 +1,61 @@
+"""Run summary: a row per iteration (summary.csv) and headline metrics for DVC (summary.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from vidreward.critic.base import Critique
+
+
+def iteration_row(iter_dir: Path, iteration: int) -> dict[str, Any]:
+    critique = Critique.load(iter_dir / "critique.json")
+    train_log = pd.read_csv(iter_dir / "train_log.csv")
+    last = train_log.iloc[-1] if len(train_log) else {}
+    components = [c.removeprefix("reward/") for c in train_log.columns if c.startswith("reward/")]
+    provenance = json.loads((iter_dir / "provenance.json").read_text())
+    row: dict[str, Any] = {
+        "iteration": iteration,
+        "gap": critique.gap,
+        "critic": critique.backend,
+        "n_problems": len(critique.problems),
+        "n_edits": len(critique.rewrite) + len(critique.remove) + len(critique.new),
+        "env_steps": int(last.get("env_steps", 0)) if len(train_log) else 0,
+        "mean_return": float(last.get("mean_return", float("nan"))) if len(train_log) else None,
+        "mean_episode_length": float(last.get("mean_episode_length", float("nan")))
+        if len(train_log)
+        else None,
+        "reward_components": " ".join(components),
+        "wall_s": round(sum(provenance.get("wall_time_s", {}).values()), 2),
+    }
+    for who in ("expert", "robot"):
+        for key, value in sorted(critique.descriptors.get(who, {}).items()):
+            row[f"{who}/{key}"] = value
+    return row
+
+
+def write_summary(
+    run_dir: str | Path, iterations: int, table_out: str | Path, metrics_out: str | Path
+) -> pd.DataFrame:
+    run_dir = Path(run_dir)
+    rows = [iteration_row(run_dir / f"iter_{i}", i) for i in range(iterations)]
+    table = pd.DataFrame(rows)
+    table.to_csv(table_out, index=False)
+    gaps = [r["gap"] for r in rows if r["gap"] is not None]
+    metrics: dict[str, Any] = {
+        "iterations": iterations,
+        "final_mean_return": rows[-1]["mean_return"],
+        "total_env_steps": int(sum(r["env_steps"] for r in rows)),
+    }
+    if gaps:
+        metrics.update(
+            initial_gap=gaps[0],
+            final_gap=gaps[-1],
+            best_gap=min(gaps),
+            gap_reduction=(gaps[0] - gaps[-1]) / gaps[0] if gaps[0] else 0.0,
+        )
+    Path(metrics_out).write_text(json.dumps(metrics, indent=2) + "\n")
+    return table
