@@ -24,7 +24,8 @@ def fetch_stage(clip_json: str, video_out: str, info_out: str, cache_dir: str) -
     source = dict(clip["source"])
     if "url" in source:
         source.update(start=clip["start"], end=clip["end"])
-    info = fetch_clip(source, Path(video_out), Path(cache_dir))
+    # Shipped clips are read from the workflow's own checkout (the working directory).
+    info = fetch_clip(source, Path(video_out), Path(cache_dir), shipped_dir=Path("data/shipped"))
     Path(info_out).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     log.info("fetched %s -> %s", source, video_out)
     return info
@@ -37,9 +38,10 @@ def trim_stage(
 
     clip = json.loads(clip_json)
     info = json.loads(Path(info_in).read_text())
-    # A URL fetched with a time range starts at the range's start: trim relative to it.
-    offset = float(info.get("range_start") or 0.0)
-    info["licence"] = clip.get("licence", "unknown")
+    # A URL is fetched for [start, end] only, so the downloaded video starts at `start`.
+    offset = float(info["source"]["start"]) if info.get("kind") == "url" else 0.0
+    if clip.get("licence", "unknown") != "unknown":
+        info["licence"] = clip["licence"]
     sidecar = trim_clip(
         video_in,
         video_out,

@@ -1,0 +1,276 @@
+"""Motion descriptors (synthetic video, synthetic trajectory, shipped CMU clip) and the analytic critic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vidreward.critic.analytic import AnalyticCritic, current_terms, terms_from_code
+from vidreward.critic.base import Critique, CritiqueInput
+from vidreward.critic.motion import (
+    DESCRIPTOR_KEYS,
+    GAP_SCALES,
+    descriptors_from_clip,
+    descriptors_from_trajectory,
+    descriptors_from_video,
+    gap,
+)
+from vidreward.errors import ClipError, CritiqueError
+from vidreward.video.fetch import SHIPPED_DIR
+from vidreward.video.io import write_video
+
+FPS = 25.0
+DIAM = 24  # px: the disc's body size
+SPEED_PX = 40.0  # px/s to the right
+BOUNCE_PX = 6.0  # px amplitude
+BOUNCE_HZ = 1.5
+BL, SH = 0.8, 0.55  # robot body_length and standing_height used by the critic tests
+
+
+def disc_video(n: int = 100, speed_px: float = SPEED_PX, bounce_px: float = BOUNCE_PX,
+               hz: float = BOUNCE_HZ, h: int = 120, w: int = 240) -> np.ndarray:
+    """A dark disc on a light, slightly textured background, moving right and bouncing."""
+    rng = np.random.default_rng(1)
+    bg = np.clip(225 + rng.normal(0, 3, (h, w, 1)), 0, 255) * np.ones((1, 1, 3))
+    bg[100:102] = 110  # a ground line
+    yy, xx = np.mgrid[0:h, 0:w] + 0.5
+    frames = np.empty((n, h, w, 3), np.uint8)
+    for i in range(n):
+        t = i / FPS
+        cx = 30 + speed_px * t
+        cy = 70 - bounce_px * np.sin(2 * np.pi * hz * t)
+        alpha = np.clip(DIAM / 2 - np.hypot(xx - cx, yy - cy) + 0.5, 0, 1)[..., None]
+        frames[i] = (bg * (1 - alpha) + 25 * alpha).astype(np.uint8)
+    return frames
+
+
+@pytest.fixture(scope="module")
+def bouncing_clip(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("expert") / "disc.mp4"
+    write_video(path, disc_video(), FPS)
+    return path
+
+
+@pytest.fixture(scope="module")
+def expert(bouncing_clip) -> dict[str, float]:
+    return descriptors_from_clip(bouncing_clip)
+
+
+def make_traj(path: Path, speed_mps: float, amp_m: float, hz: float, air_frac: float,
+              z_med: float = SH, lateral_mps: float = 0.0, flipped: bool = False,
+              steps: int = 250, dt: float = 0.02) -> Path:
+    t = np.arange(steps) * dt
+    z = z_med + amp_m * np.sin(2 * np.pi * hz * t)
+    root = np.stack([speed_mps * t, lateral_mps * t, z], axis=1)
+    forces = np.full((steps, 4), 5.0)
+    if air_frac > 0:
+        forces[z > np.quantile(z, 1 - air_frac)] = 0.0
+    quat = np.tile([0.0, 1.0, 0.0, 0.0] if flipped else [1.0, 0.0, 0.0, 0.0], (steps, 1))
+    np.savez(path, dt=dt, robot="ant", t=t, root_pos=root, root_quat=quat,
+             root_linvel=np.gradient(root, dt, axis=0), root_angvel=np.zeros((steps, 3)),
+             dof_pos=np.zeros((steps, 8)), dof_vel=np.zeros((steps, 8)), actions=np.zeros((steps, 8)),
+             foot_contact_forces=forces, reward_forward_velocity=np.zeros(steps))
+    return path
+
+
+def matching_traj(path: Path, e: dict[str, float], **overrides) -> Path:
+    """A robot trajectory whose motion equals the expert's descriptors (scaled to BL, SH)."""
+    kw = dict(speed_mps=e["speed"] * BL, amp_m=e["bounce_amplitude"] * BL, hz=e["bounce_frequency"],
+              air_frac=e["airborne_fraction"], z_med=e["height_ratio"] * SH)
+    kw.update(overrides)
+    return make_traj(path, **kw)
+
+
+def run_critic(tmp_path: Path, clip: Path, traj: Path, code: str = "", train_log: Path | None = None) -> Critique:
+    inp = CritiqueInput(expert_clip=clip, rollout_video=tmp_path / "rollout.mp4", trajectory=traj,
+                        reward_code=code, train_log=train_log, out_dir=tmp_path / "out", robot="ant")
+    return AnalyticCritic(robot_dims=(BL, SH)).critique(inp)
+
+
+def terms_code(*names: str) -> str:
+    terms = {n: {"scale": 1.0} for n in names}
+    return f"TERMS = {terms!r}\n\nimport torch\n\ndef compute_reward(root_linvel):\n    return root_linvel[:, 0], {{}}\n"
+
+
+def items(c: Critique, section: str) -> dict[str, dict]:
+    return {i.component: i.params for i in getattr(c, section)}
+
+
+# ---------------------------------------------------------------- descriptors
+
+
+def test_descriptors_recover_synthetic_disc(expert):
+    assert set(expert) == set(DESCRIPTOR_KEYS)
+    assert expert["speed"] == pytest.approx(SPEED_PX / DIAM, rel=0.06)
+    assert expert["bounce_frequency"] == pytest.approx(BOUNCE_HZ, abs=0.08)
+    assert expert["bounce_amplitude"] == pytest.approx(BOUNCE_PX / DIAM, rel=0.15)
+    assert expert["height_ratio"] == pytest.approx(1.0, abs=0.06)
+    assert 0.3 < expert["airborne_fraction"] < 0.9  # bottom clears its lowest point most of the time
+
+
+def test_descriptors_direction_and_no_bounce():
+    mirrored = disc_video(n=60, speed_px=30.0, bounce_px=0.0)[:, :, ::-1]  # moves left
+    left = descriptors_from_video(mirrored, FPS)
+    assert left["speed"] == pytest.approx(30.0 / DIAM, rel=0.06)  # magnitude, either direction
+    assert left["bounce_amplitude"] < 0.02 and left["bounce_frequency"] == 0.0
+    assert left["airborne_fraction"] == 0.0
+
+
+def test_descriptors_need_a_subject():
+    with pytest.raises(ClipError, match="subject found in only 0"):
+        descriptors_from_video(np.full((20, 40, 60, 3), 200, np.uint8), FPS)
+
+
+def test_descriptors_from_trajectory(tmp_path):
+    path = make_traj(tmp_path / "traj.npz", speed_mps=0.4, amp_m=0.08, hz=2.0, air_frac=0.3, z_med=0.5)
+    d = descriptors_from_trajectory(path, body_length=BL, standing_height=SH)
+    assert d["speed"] == pytest.approx(0.4 / BL, rel=1e-6)
+    assert d["bounce_amplitude"] == pytest.approx(0.08 / BL, rel=0.03)
+    assert d["bounce_frequency"] == pytest.approx(2.0, abs=0.05)
+    assert d["airborne_fraction"] == pytest.approx(0.3, abs=0.02)
+    assert d["height_ratio"] == pytest.approx(0.5 / SH, rel=0.02)
+    back = make_traj(tmp_path / "back.npz", speed_mps=-0.2, amp_m=0.0, hz=1.0, air_frac=0.0)
+    d = descriptors_from_trajectory(back, body_length=BL, standing_height=SH)
+    assert d["speed"] == pytest.approx(-0.25)  # backwards stays negative for the robot
+    assert d["bounce_frequency"] == 0.0 and d["airborne_fraction"] == 0.0
+
+
+def test_trajectory_errors_name_the_file(tmp_path):
+    bad = tmp_path / "partial.npz"
+    np.savez(bad, t=np.arange(10.0))
+    with pytest.raises(CritiqueError, match="partial.npz.*root_pos"):
+        descriptors_from_trajectory(bad, BL, SH)
+    with pytest.raises(CritiqueError, match="absent.npz"):
+        descriptors_from_trajectory(tmp_path / "absent.npz", BL, SH)
+
+
+def test_trajectory_body_size_from_robot_registry(tmp_path):
+    robots = pytest.importorskip("vidreward.sim.robots")
+    spec = robots.get_robot("ant")
+    path = make_traj(tmp_path / "traj.npz", speed_mps=0.5, amp_m=0.0, hz=1.0, air_frac=0.0,
+                     z_med=spec.standing_height)
+    d = descriptors_from_trajectory(path)
+    assert d["speed"] == pytest.approx(0.5 / spec.body_length)
+    assert d["height_ratio"] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_gap_scales():
+    e = {k: 0.5 for k in DESCRIPTOR_KEYS}
+    assert gap(e, dict(e)) == 0.0
+    r = dict(e, speed=0.5 + GAP_SCALES["speed"] * 2)
+    assert gap(e, r) == pytest.approx(np.sqrt(4 / len(DESCRIPTOR_KEYS)))
+    with pytest.raises(CritiqueError, match="speed"):
+        gap({"bounce_amplitude": 0}, r)
+
+
+def test_shipped_cmu_clip_descriptors_are_plausible():
+    d = descriptors_from_clip(SHIPPED_DIR / "cmu_01_01_forward_jumps.mp4")
+    # four forward jumps in 6.2 s, ~1.55 s apart, ~0.3 s in the air each
+    assert 0.2 < d["speed"] < 0.6
+    assert 0.5 < d["bounce_frequency"] < 0.85
+    assert 0.05 < d["bounce_amplitude"] < 0.25
+    assert 0.1 < d["airborne_fraction"] < 0.3
+    assert 0.8 < d["height_ratio"] <= 1.0
+
+
+# ---------------------------------------------------------------- critic
+
+
+def test_identical_motion_small_gap_no_items(tmp_path, bouncing_clip, expert):
+    traj = matching_traj(tmp_path / "trajectory.npz", expert)
+    c = run_critic(tmp_path, bouncing_clip, traj,
+                   terms_code("forward_velocity", "vertical_bounce", "airborne", "upright"))
+    assert c.backend == "analytic"
+    assert c.gap < 0.3
+    assert c.problems == [] and c.rewrite == [] and c.remove == [] and c.new == []
+    assert "no change needed" in c.raw_text
+    assert c.descriptors["expert"] == pytest.approx(expert)
+    assert sorted((tmp_path / "out" / "storyboard").glob("expert_*.png"))
+
+
+def test_too_slow_rewrites_forward_velocity(tmp_path, bouncing_clip, expert):
+    traj = matching_traj(tmp_path / "trajectory.npz", expert, speed_mps=0.05)
+    c = run_critic(tmp_path, bouncing_clip, traj,
+                   terms_code("forward_velocity", "vertical_bounce", "airborne"))
+    rewrite = items(c, "rewrite")
+    assert set(rewrite) == {"forward_velocity"} and c.new == [] and c.remove == []
+    assert rewrite["forward_velocity"]["target_speed"] == pytest.approx(expert["speed"] * BL, rel=1e-3)
+    assert rewrite["forward_velocity"]["sigma"] > 0
+    [problem] = c.problems
+    assert f"{0.05 / BL:.2f} body lengths/s" in problem.text and f"{expert['speed']:.2f}" in problem.text
+    assert c.gap > 1.0
+    # the critique says where the robot's numbers come from, and names the sections
+    assert "trajectory.npz" in c.raw_text and "rollout.mp4" in c.raw_text
+    for title in ("## Problems", "## Rewrite component", "## Remove component", "## New component"):
+        assert title in c.raw_text
+
+
+def test_missing_bounce_is_new_and_fixed_height_removed(tmp_path, bouncing_clip, expert):
+    traj = matching_traj(tmp_path / "trajectory.npz", expert, amp_m=0.0)
+    c = run_critic(tmp_path, bouncing_clip, traj, terms_code("forward_velocity", "airborne", "height"))
+    new = items(c, "new")
+    assert "vertical_bounce" in new
+    assert new["vertical_bounce"]["amplitude"] == pytest.approx(expert["bounce_amplitude"] * BL, rel=1e-3)
+    assert new["vertical_bounce"]["frequency"] == pytest.approx(BOUNCE_HZ, abs=0.1)
+    assert set(items(c, "remove")) == {"height"}
+    assert "forward_velocity" not in new and "forward_velocity" not in items(c, "rewrite")
+
+
+def test_components_from_train_log_and_dominant_alive_removed(tmp_path, bouncing_clip, expert):
+    assert expert["airborne_fraction"] >= 0.3
+    log = tmp_path / "train_log.csv"
+    log.write_text("epoch,env_steps,mean_return,reward/forward_velocity,reward/alive,reward/vertical_bounce\n"
+                   "1,1000,5.0,0.1,0.9,0.05\n2,2000,6.0,0.1,1.0,0.05\n")
+    traj = matching_traj(tmp_path / "trajectory.npz", expert, air_frac=0.0)
+    llm_code = "import torch\ndef compute_reward(root_linvel):\n    return root_linvel[:, 0], {}\n"
+    c = run_critic(tmp_path, bouncing_clip, traj, llm_code, train_log=log)
+    assert set(items(c, "remove")) == {"alive"}
+    assert items(c, "new") == {"airborne": {"target_fraction": pytest.approx(expert["airborne_fraction"], abs=1e-3)}}
+    assert "train_log columns" in c.raw_text
+
+
+def test_expert_without_bounce_removes_vertical_bounce(tmp_path):
+    clip = tmp_path / "glide.mp4"
+    write_video(clip, disc_video(n=75, bounce_px=0.0), FPS)
+    e = descriptors_from_clip(clip)
+    traj = matching_traj(tmp_path / "trajectory.npz", e, amp_m=0.1, hz=2.0)
+    c = run_critic(tmp_path, clip, traj, terms_code("forward_velocity", "vertical_bounce"))
+    assert set(items(c, "remove")) == {"vertical_bounce"}
+    assert any(i.component == "vertical_bounce" for i in c.problems)
+
+
+def test_robot_only_checks_flip_and_drift(tmp_path, bouncing_clip, expert):
+    traj = matching_traj(tmp_path / "trajectory.npz", expert, flipped=True, lateral_mps=0.3)
+    c = run_critic(tmp_path, bouncing_clip, traj, terms_code("forward_velocity", "vertical_bounce", "airborne"))
+    assert set(items(c, "new")) == {"upright", "lateral_drift"}
+    assert {i.component for i in c.problems} == {"upright", "lateral_drift"}
+
+
+def test_critique_roundtrips_json(tmp_path, bouncing_clip, expert):
+    traj = matching_traj(tmp_path / "trajectory.npz", expert, speed_mps=0.0)
+    c = run_critic(tmp_path, bouncing_clip, traj, terms_code("alive"))
+    c.save(tmp_path / "critique.json", tmp_path / "critique.md")
+    back = Critique.load(tmp_path / "critique.json")
+    assert back.new[0].component == "forward_velocity" and back.gap == pytest.approx(c.gap)
+
+
+def test_terms_parsing():
+    assert terms_from_code(terms_code("alive", "height")) == {"alive": {"scale": 1.0}, "height": {"scale": 1.0}}
+    assert terms_from_code("TERMS = ['alive']\n") == {"alive": {}}
+    assert terms_from_code("def f(): pass\n") is None
+    assert terms_from_code("this is not python(") is None
+    t = current_terms("x = 1\n", None)
+    assert t.names == set() and t.source == "none"
+    big_alive = current_terms('TERMS = {"alive": {"scale": 2.0}, "forward_velocity": {"scale": 1.0}}', None)
+    assert big_alive.dominant("alive") and not big_alive.dominant("forward_velocity")
+
+
+def test_dominant_alive_from_terms_scale_is_removed(tmp_path, bouncing_clip, expert):
+    traj = matching_traj(tmp_path / "trajectory.npz", expert, air_frac=0.0)
+    code = ('TERMS = {"forward_velocity": {"scale": 1.0}, "vertical_bounce": {"scale": 1.0}, '
+            '"airborne": {"scale": 0.5}, "alive": {"scale": 3.0}}\n')
+    c = run_critic(tmp_path, bouncing_clip, traj, code)
+    assert set(items(c, "remove")) == {"alive"}
+    assert items(c, "rewrite") == {"airborne": {"target_fraction": pytest.approx(expert["airborne_fraction"], abs=1e-3)}}

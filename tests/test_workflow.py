@@ -1,0 +1,144 @@
+"""End to end: the quick config through Snakemake, a no-op rerun and a single-iteration rerun."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vidreward.critic.base import Critique
+from vidreward.reward.terms import read_terms
+from vidreward.sim import get_robot
+from vidreward.verify import hash_path
+
+from workflow_helpers import copy_repo, jobs_run, snakemake
+
+RUN = "ant_quick"
+ITERATIONS = 3
+CONTRACT = {
+    "dt": (), "robot": (), "t": ("T",), "root_pos": ("T", 3), "root_quat": ("T", 4),
+    "root_linvel": ("T", 3), "root_angvel": ("T", 3), "dof_pos": ("T", "D"),
+    "dof_vel": ("T", "D"), "actions": ("T", "A"), "foot_contact_forces": ("T", "F"),
+}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    repo = copy_repo(tmp_path_factory.mktemp("repo"))
+    proc = snakemake(repo, "--configfile", "config/quick.yaml")
+    return repo, proc
+
+
+def test_quick_run_produces_every_artifact(quick_run):
+    repo, proc = quick_run
+    counts = jobs_run(proc)
+    assert counts["train_policy"] == ITERATIONS and counts["rewrite_reward"] == ITERATIONS - 1
+    run_dir = repo / "results" / RUN
+    for i in range(ITERATIONS):
+        d = run_dir / f"iter_{i}"
+        for name in ("reward.py", "reward_validation.json", "policy.pth", "train_log.csv",
+                     "rollout.mp4", "trajectory.npz", "critique.json", "critique.md",
+                     "provenance.json"):
+            assert (d / name).stat().st_size > 0, d / name
+        assert any((d / "tb").rglob("events.out.tfevents.*"))
+    sidecar = json.loads((repo / "data/clips/cmu_jumps_short.json").read_text())
+    assert sidecar["fps"] == 15 and sidecar["sha256"] == hash_path(repo / "data/clips/cmu_jumps_short.mp4")
+
+
+def test_trajectory_follows_the_contract(quick_run):
+    repo, _ = quick_run
+    robot = get_robot("ant")
+    dims = {"D": robot.num_dofs, "A": robot.action_dim, "F": robot.num_feet}
+    data = np.load(repo / "results" / RUN / "iter_0" / "trajectory.npz")
+    T = data["t"].shape[0]
+    assert T > 1
+    for key, shape in CONTRACT.items():
+        expected = tuple(T if s == "T" else dims.get(s, s) for s in shape)
+        assert data[key].shape == expected, key
+    assert str(data["robot"]) == "ant" and float(data["dt"]) == pytest.approx(robot.dt)
+    components = [k for k in data.files if k.startswith("reward_")]
+    assert components and all(data[k].shape == (T,) for k in components)
+    log = pd.read_csv(repo / "results" / RUN / "iter_0" / "train_log.csv")
+    assert {f"reward/{k.removeprefix('reward_')}" for k in components} <= set(log.columns)
+
+
+def test_reward_changes_the_way_the_critique_asked(quick_run):
+    repo, _ = quick_run
+    run_dir = repo / "results" / RUN
+    for i in range(1, ITERATIONS):
+        critique = Critique.load(run_dir / f"iter_{i - 1}" / "critique.json")
+        before = read_terms((run_dir / f"iter_{i - 1}" / "reward.py").read_text())
+        after = read_terms((run_dir / f"iter_{i}" / "reward.py").read_text())
+        edits = critique.rewrite + critique.new + critique.remove
+        if not edits:
+            assert after == before
+            continue
+        assert after != before
+        for item in critique.remove:
+            assert item.component not in after
+        for item in critique.rewrite + critique.new:
+            assert item.component in after
+            for key, value in item.params.items():
+                assert after[item.component][key] == pytest.approx(value), (item.component, key)
+
+
+def test_summary_has_a_row_per_iteration_and_metrics(quick_run):
+    repo, _ = quick_run
+    table = pd.read_csv(repo / "results" / RUN / "summary.csv")
+    assert list(table["iteration"]) == list(range(ITERATIONS))
+    assert table["gap"].notna().all()
+    metrics = json.loads((repo / "results" / RUN / "summary.json").read_text())
+    assert metrics["iterations"] == ITERATIONS
+    assert metrics["initial_gap"] == pytest.approx(table["gap"].iloc[0])
+
+
+def test_provenance_hashes_match_the_artifacts(quick_run):
+    repo, _ = quick_run
+    record = json.loads((repo / "results" / RUN / "iter_1" / "provenance.json").read_text())
+    assert record["git"]["commit"] and len(record["git"]["commit"]) == 40
+    assert record["settings"]["seed"] == 0 and record["packages"]["torch"].startswith("2.13")
+    assert "train_policy" in record["wall_time_s"]
+    assert "results/ant_quick/iter_0/policy.pth" in record["inputs"]  # warm start
+    for path, digest in record["outputs"].items():
+        assert hash_path(repo / path) == digest, path
+
+
+def test_second_run_does_nothing(quick_run):
+    repo, _ = quick_run
+    proc = snakemake(repo, "--configfile", "config/quick.yaml")
+    assert jobs_run(proc) == {}
+
+
+def test_forcing_one_iteration_reruns_only_downstream(quick_run):
+    repo, _ = quick_run
+    iter0_reward = (repo / "results" / RUN / "iter_0" / "reward.py").stat().st_mtime_ns
+    proc = snakemake(
+        repo, "--configfile", "config/quick.yaml", "-R", f"results/{RUN}/iter_1/policy.pth"
+    )
+    counts = jobs_run(proc)
+    assert counts.get("train_policy") == ITERATIONS - 1
+    assert counts.get("rewrite_reward") == ITERATIONS - 2
+    for rule in ("fetch_clip", "trim_clip", "initial_reward"):
+        assert rule not in counts
+    assert (repo / "results" / RUN / "iter_0" / "reward.py").stat().st_mtime_ns == iter0_reward
+    assert jobs_run(snakemake(repo, "--configfile", "config/quick.yaml")) == {}
+
+
+def test_bad_config_key_fails_naming_it(quick_run):
+    repo, _ = quick_run
+    proc = snakemake(repo, "-n", "--config", "colour=red", check=False)
+    assert proc.returncode != 0
+    assert "'colour'" in proc.stdout + proc.stderr
+
+
+def test_missing_clip_file_fails_naming_it(tmp_path, quick_run):
+    repo, _ = quick_run
+    config = tmp_path / "missing.yaml"
+    config.write_text(
+        "default_runs: [r]\n"
+        "clips:\n  gone: {source: {file: /nonexistent/clip.mp4}, start: 0, end: 2}\n"
+        "runs:\n  r: {clip: gone, robot: ant, task: walk, iterations: 1}\n"
+    )
+    proc = snakemake(repo, "--configfile", str(config), check=False)
+    assert proc.returncode != 0
+    assert "/nonexistent/clip.mp4" in proc.stdout + proc.stderr

@@ -1,0 +1,332 @@
+"""Analytic critic: the offline default of the upper level.
+
+It measures the expert from the clip's pixels (``vidreward.critic.motion``: silhouette
+segmentation, body-size-normalised descriptors) and the robot from the rollout's ``trajectory.npz``
+(the exact simulator state behind ``rollout.mp4``, so no rendering artefacts), and writes the
+four-part feedback with concrete numbers and machine-readable ``params`` in the reward-term
+vocabulary shared with the analytic rewriter:
+
+| component | params |
+|---|---|
+| ``forward_velocity`` | ``target_speed`` (m/s = expert speed x robot body_length), ``sigma`` (m/s) |
+| ``vertical_bounce`` | ``amplitude`` (m), ``frequency`` (Hz); z_ref(t) = standing_height + amplitude sin(2 pi f t) |
+| ``airborne`` | ``target_fraction`` |
+| ``height`` | ``target_height`` (m) |
+| ``upright``, ``alive``, ``action_cost``, ``lateral_drift`` | none |
+
+Items are emitted only for meaningful differences (thresholds below, in descriptor units):
+
+* speed: |robot - expert| > max(``SPEED_ABS``, ``SPEED_REL`` x expert) body lengths/s
+* bounce (expert bounces, amplitude >= ``BOUNCE_MIN``): amplitude off by more than
+  max(``AMP_ABS``, ``AMP_REL`` x expert), or frequency off by more than
+  max(``FREQ_ABS``, ``FREQ_REL`` x expert) Hz, or the robot does not bounce at all
+* bounce (expert does not bounce): robot amplitude exceeds the expert's by more than ``AMP_ABS``
+* airborne: |difference| > ``AIR_ABS``
+* posture: |height_ratio difference| > ``HEIGHT_ABS``
+* robot only: upright less than ``UPRIGHT_MIN`` of the time; lateral drift > ``DRIFT_MAX`` body
+  lengths/s.
+
+``rewrite`` = change a component the reward already has; ``new`` = add a missing one;
+``remove`` = a present component that works against the clip: ``vertical_bounce`` when the expert
+barely bounces, ``airborne`` when the expert never leaves the ground, ``height`` (a fixed torso
+height) when the expert bounces by at least ``BIG_BOUNCE``, ``alive`` when the expert is airborne at
+least ``BIG_AIRBORNE`` of the time, the robot too little, and ``alive`` dominates the reward (more
+than half of the logged reward magnitude, or the largest ``scale`` in ``TERMS``).
+
+The current reward's components come from the ``TERMS = {...}`` literal at the top of analytically
+written code (``ast.literal_eval``), else from the ``reward/<name>`` columns of ``train_log.csv``.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vidreward.critic.base import Critique, CritiqueInput, Item
+from vidreward.critic.motion import (
+    BOUNCE_MIN,
+    descriptors_from_track,
+    descriptors_from_trajectory,
+    gap,
+    track_subject,
+    trajectory_diagnostics,
+)
+from vidreward.errors import ClipError, CritiqueError
+
+SPEED_ABS, SPEED_REL = 0.10, 0.20
+AMP_ABS, AMP_REL = 0.02, 0.30
+FREQ_ABS, FREQ_REL = 0.30, 0.20
+AIR_ABS = 0.10
+HEIGHT_ABS = 0.08
+UPRIGHT_MIN = 0.80
+DRIFT_MAX = 0.10
+BIG_BOUNCE = 0.05
+BIG_AIRBORNE = 0.30
+EXPERT_FRAMES_MAX = 1500
+STORYBOARD_FRAMES = 6
+
+
+@dataclass
+class RewardTerms:
+    """Components of the current reward and what is known about them."""
+
+    names: set[str] = field(default_factory=set)
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)  # from TERMS
+    shares: dict[str, float] = field(default_factory=dict)  # |last logged value| / sum, train_log
+    source: str = "none"
+
+    def dominant(self, name: str) -> bool:
+        if name not in self.names:
+            return False
+        if self.shares:
+            return self.shares.get(name, 0.0) > 0.5
+        # TERMS written by vidreward.reward.terms scale each term by params["scale"]
+        weights = {k: v.get("scale", v.get("weight")) for k, v in self.params.items() if isinstance(v, dict)}
+        weights = {k: abs(float(w)) for k, w in weights.items() if isinstance(w, (int, float))}
+        if name in weights:
+            return weights[name] >= max(weights.values())
+        return False
+
+
+def terms_from_code(code: str) -> dict[str, dict[str, Any]] | None:
+    """The top-level ``TERMS = {...}`` literal of reward code, or None when there is none."""
+    try:
+        tree = ast.parse(code or "")
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else (
+            [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else [])
+        if any(isinstance(t, ast.Name) and t.id == "TERMS" for t in targets):
+            try:
+                value = ast.literal_eval(node.value)
+            except (ValueError, SyntaxError):
+                return None
+            if isinstance(value, dict):
+                return {str(k): (v if isinstance(v, dict) else {}) for k, v in value.items()}
+            if isinstance(value, (list, tuple, set)):
+                return {str(k): {} for k in value}
+    return None
+
+
+def terms_from_train_log(path: Path | None) -> tuple[set[str], dict[str, float]]:
+    """Component names (``reward/<name>`` columns) and each one's share of the last row's magnitude."""
+    if path is None or not Path(path).exists():
+        return set(), {}
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+            header = rows[0].keys() if rows else []
+    except (OSError, csv.Error) as exc:
+        raise CritiqueError(f"{path}: cannot read train log ({exc})") from exc
+    cols = [c for c in header if c and c.startswith("reward/")]
+    names = {c.split("/", 1)[1] for c in cols}
+    shares: dict[str, float] = {}
+    if rows:
+        last = {}
+        for c in cols:
+            try:
+                last[c.split("/", 1)[1]] = abs(float(rows[-1][c]))
+            except (TypeError, ValueError):
+                continue
+        total = sum(v for v in last.values() if np.isfinite(v))
+        if total > 0:
+            shares = {k: v / total for k, v in last.items() if np.isfinite(v)}
+    return names, shares
+
+
+def current_terms(code: str, train_log: Path | None) -> RewardTerms:
+    literal = terms_from_code(code)
+    names, shares = terms_from_train_log(train_log)
+    if literal is not None:
+        return RewardTerms(set(literal), literal, shares, "TERMS literal")
+    return RewardTerms(names, {}, shares, "train_log columns" if names else "none")
+
+
+def _bl(x: float) -> str:
+    return f"{x:.2f} body lengths/s"
+
+
+class AnalyticCritic:
+    """Descriptor-based critic; ``robot_dims=(body_length, standing_height)`` overrides the lookup
+    through ``vidreward.sim.robots.get_robot``."""
+
+    def __init__(self, name: str = "analytic", robot_dims: tuple[float, float] | None = None):
+        self.name = name
+        self.robot_dims = robot_dims
+
+    def _dims(self, robot: str) -> tuple[float, float]:
+        if self.robot_dims is not None:
+            return float(self.robot_dims[0]), float(self.robot_dims[1])
+        from vidreward.sim.robots import get_robot
+
+        spec = get_robot(robot)
+        return float(spec.body_length), float(spec.standing_height)
+
+    def expert_descriptors(self, clip: Path, storyboard: Path | None = None) -> dict[str, float]:
+        from vidreward.video.io import read_video
+
+        frames, fps = read_video(clip, max_frames=EXPERT_FRAMES_MAX)
+        try:
+            track = track_subject(frames)
+            desc = descriptors_from_track(track, fps)
+        except ClipError as exc:
+            raise ClipError(f"{clip}: {exc}") from exc
+        if storyboard is not None:
+            _write_storyboard(storyboard, frames, track)
+        return desc
+
+    def critique(self, inp: CritiqueInput) -> Critique:
+        bl, sh = self._dims(inp.robot)
+        storyboard = Path(inp.out_dir) / "storyboard" if inp.out_dir else None
+        expert = self.expert_descriptors(Path(inp.expert_clip), storyboard)
+        robot = descriptors_from_trajectory(inp.trajectory, bl, sh)
+        diag = trajectory_diagnostics(inp.trajectory, bl)
+        terms = current_terms(inp.reward_code, Path(inp.train_log) if inp.train_log else None)
+        crit = Critique(backend=self.name, gap=gap(expert, robot),
+                        descriptors={"expert": expert, "robot": robot})
+        _fill(crit, expert, robot, diag, terms, bl, sh)
+        crit.raw_text = _render(crit, inp, terms, bl, sh)
+        return crit
+
+
+def _put(crit: Critique, terms: RewardTerms, component: str, text: str, params: dict[str, Any]) -> None:
+    """Rewrite when the reward has ``component``, else add it as new."""
+    section = crit.rewrite if component in terms.names else crit.new
+    if any(i.component == component for i in crit.rewrite + crit.new):
+        return
+    section.append(Item(text=text, component=component, params=params))
+
+
+def _fill(crit: Critique, e: dict[str, float], r: dict[str, float], diag: dict[str, float],
+          terms: RewardTerms, bl: float, sh: float) -> None:
+    has = terms.names
+    removed: set[str] = set()
+
+    def remove(component: str, text: str) -> None:
+        if component in has and component not in removed:
+            removed.add(component)
+            crit.remove.append(Item(text=text, component=component, params={}))
+
+    # --- forward speed
+    if abs(r["speed"] - e["speed"]) > max(SPEED_ABS, SPEED_REL * e["speed"]):
+        verb = "moves forward" if r["speed"] >= 0 else "moves backwards"
+        crit.problems.append(Item(
+            f"The robot {verb} at {_bl(abs(r['speed']))} ({r['speed'] * bl:.2f} m/s along +x); the expert "
+            f"travels at {_bl(e['speed'])} (= {e['speed'] * bl:.2f} m/s for this robot).",
+            "forward_velocity"))
+        target = e["speed"] * bl
+        _put(crit, terms, "forward_velocity",
+             f"Track a forward speed of {target:.2f} m/s ({_bl(e['speed'])}, the expert's) instead of "
+             f"{r['speed'] * bl:.2f} m/s.",
+             {"target_speed": round(target, 4), "sigma": round(max(0.25 * target, 0.1), 4)})
+
+    # --- vertical bounce
+    expert_bounces = e["bounce_amplitude"] >= BOUNCE_MIN
+    if expert_bounces:
+        amp_off = abs(r["bounce_amplitude"] - e["bounce_amplitude"]) > max(AMP_ABS, AMP_REL * e["bounce_amplitude"])
+        freq_off = r["bounce_frequency"] == 0.0 or abs(r["bounce_frequency"] - e["bounce_frequency"]) > max(
+            FREQ_ABS, FREQ_REL * e["bounce_frequency"])
+        if amp_off or freq_off:
+            amp_m, freq = e["bounce_amplitude"] * bl, e["bounce_frequency"]
+            robot_motion = (
+                f"bounces {r['bounce_amplitude']:.3f} body lengths at {r['bounce_frequency']:.2f} Hz"
+                if r["bounce_amplitude"] >= BOUNCE_MIN else
+                f"barely moves vertically ({r['bounce_amplitude']:.3f} body lengths)")
+            crit.problems.append(Item(
+                f"The robot's torso {robot_motion}; the expert bounces {e['bounce_amplitude']:.3f} body "
+                f"lengths ({amp_m:.3f} m for this robot) at {freq:.2f} Hz.", "vertical_bounce"))
+            _put(crit, terms, "vertical_bounce",
+                 f"Track a torso height of standing_height + {amp_m:.3f} m * sin(2 pi {freq:.2f} Hz t).",
+                 {"amplitude": round(amp_m, 4), "frequency": round(freq, 4)})
+            if e["bounce_amplitude"] >= BIG_BOUNCE:
+                remove("height", "A fixed torso-height target fights the expert's "
+                       f"{e['bounce_amplitude']:.2f}-body-length bounce; vertical_bounce sets the height.")
+    elif r["bounce_amplitude"] - e["bounce_amplitude"] > AMP_ABS:
+        crit.problems.append(Item(
+            f"The robot's torso bounces {r['bounce_amplitude']:.3f} body lengths at "
+            f"{r['bounce_frequency']:.2f} Hz; the expert's barely moves vertically "
+            f"({e['bounce_amplitude']:.3f}).", "vertical_bounce"))
+        remove("vertical_bounce", f"The expert does not bounce (amplitude {e['bounce_amplitude']:.3f} body "
+               "lengths); a bounce reference drives motion the clip does not show.")
+
+    # --- airborne fraction
+    d_air = r["airborne_fraction"] - e["airborne_fraction"]
+    if abs(d_air) > AIR_ABS:
+        crit.problems.append(Item(
+            f"The robot is airborne {r['airborne_fraction']:.0%} of the time (no foot contact); the "
+            f"expert {e['airborne_fraction']:.0%}.", "airborne"))
+        if e["airborne_fraction"] < 0.02:
+            remove("airborne", "The expert never leaves the ground; rewarding flight works against the clip.")
+        elif d_air < 0 or "airborne" in has:
+            _put(crit, terms, "airborne",
+                 f"Reward a flight-phase fraction of {e['airborne_fraction']:.2f} (now "
+                 f"{r['airborne_fraction']:.2f}).", {"target_fraction": round(e["airborne_fraction"], 4)})
+        if d_air < 0 and e["airborne_fraction"] >= BIG_AIRBORNE and terms.dominant("alive"):
+            remove("alive", f"The alive bonus dominates the reward and pays for staying planted, but the "
+                   f"expert is airborne {e['airborne_fraction']:.0%} of the time.")
+
+    # --- posture
+    if abs(r["height_ratio"] - e["height_ratio"]) > HEIGHT_ABS:
+        target_h = e["height_ratio"] * sh
+        crit.problems.append(Item(
+            f"The robot's median torso height is {r['height_ratio']:.2f} of standing height; the "
+            f"expert's typical posture is {e['height_ratio']:.2f} of full height "
+            f"(= {target_h:.3f} m for this robot).", "height"))
+        bounce_sets_height = expert_bounces and ("vertical_bounce" in has or any(
+            i.component == "vertical_bounce" for i in crit.new + crit.rewrite))
+        if "height" not in removed and not bounce_sets_height:
+            _put(crit, terms, "height", f"Hold the torso near {target_h:.3f} m.",
+                 {"target_height": round(target_h, 4)})
+
+    # --- robot-only checks the side-view clip cannot show
+    upright = diag.get("upright_fraction")
+    if upright is not None and upright < UPRIGHT_MIN:
+        crit.problems.append(Item(
+            f"The robot's torso is upright only {upright:.0%} of the time (it tips or flips); the "
+            "expert stays upright.", "upright"))
+        if "upright" not in has:
+            _put(crit, terms, "upright", "Reward keeping the torso's up axis vertical.", {})
+    if diag["lateral_speed_body"] > DRIFT_MAX:
+        crit.problems.append(Item(
+            f"The robot drifts sideways at {diag['lateral_speed_mps']:.2f} m/s "
+            f"({_bl(diag['lateral_speed_body'])}); the expert moves straight.", "lateral_drift"))
+        if "lateral_drift" not in has:
+            _put(crit, terms, "lateral_drift", "Penalise sideways (y) velocity.", {})
+
+
+def _render(crit: Critique, inp: CritiqueInput, terms: RewardTerms, bl: float, sh: float) -> str:
+    md = crit.to_markdown()
+    head, _, rest = md.partition("\n\n")
+    note = (
+        f"Expert measured from the pixels of `{Path(inp.expert_clip).name}` (silhouette segmentation, "
+        f"sizes in the subject's body size); robot measured from `{Path(inp.trajectory).name}`, the "
+        f"exact simulator state behind `{Path(inp.rollout_video).name}` (body_length {bl:.3f} m, "
+        f"standing_height {sh:.3f} m). Components of the current reward (from {terms.source}): "
+        f"{', '.join(sorted(terms.names)) or 'unknown'}."
+    )
+    if not any(getattr(crit, s) for s in ("problems", "rewrite", "remove", "new")):
+        note += " Every descriptor is within its threshold of the expert's: no change needed."
+    return f"{head}\n\n{note}\n\n{rest}"
+
+
+def _write_storyboard(out: Path, frames: np.ndarray, track) -> None:
+    """A few expert frames with the segmented subject's bounding box drawn, as PNG."""
+    import imageio.v3 as iio
+
+    out.mkdir(parents=True, exist_ok=True)
+    s = track.stride
+    for k, i in enumerate(np.linspace(0, len(frames) - 1, STORYBOARD_FRAMES).astype(int)):
+        img = frames[i].copy()
+        if np.isfinite(track.cx[i]):
+            x0, x1 = int(track.left[i] * s), min(int(track.right[i] * s + s - 1), img.shape[1] - 1)
+            y0, y1 = int(track.top[i] * s), min(int(track.bottom[i] * s + s - 1), img.shape[0] - 1)
+            red = np.array([220, 30, 30], np.uint8)
+            img[y0, x0:x1 + 1] = img[y1, x0:x1 + 1] = red
+            img[y0:y1 + 1, x0] = img[y0:y1 + 1, x1] = red
+        iio.imwrite(out / f"expert_{k:02d}.png", img)

@@ -1,0 +1,93 @@
+"""Trim an expert clip to [start, end] s at a frame rate and size, with a JSON sidecar."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Sequence
+
+from vidreward.errors import ClipError
+from vidreward.video.io import probe_video, publish, sha256_file
+
+
+def _even(x: float) -> int:
+    return max(2, int(x / 2.0 + 0.5) * 2)  # nearest even, halves up
+
+
+def output_size(src_size: Sequence[int], size: int | Sequence[int]) -> tuple[int, int]:
+    """``size`` = output height (aspect kept, even dims) or ``[w, h]`` (rounded to even)."""
+    w, h = int(src_size[0]), int(src_size[1])
+    if isinstance(size, (int, float)) and not isinstance(size, bool):
+        if size <= 0:
+            raise ClipError(f"output size must be positive, got {size}")
+        return _even(w * float(size) / h), _even(size)
+    try:
+        ow, oh = (int(v) for v in size)
+    except (TypeError, ValueError) as exc:
+        raise ClipError(f"output size must be a height or [w, h], got {size!r}") from exc
+    if ow <= 0 or oh <= 0:
+        raise ClipError(f"output size must be positive, got {size!r}")
+    return _even(ow), _even(oh)
+
+
+def trim_clip(src: str | Path, dest_mp4: str | Path, start: float, end: float, fps: float,
+              size: int | Sequence[int], source_info: dict[str, Any]) -> dict[str, Any]:
+    """Cut ``src`` to [start, end] s, resample to ``fps`` and ``size``, write ``dest_mp4`` and
+    ``<dest stem>.json`` (source, licence, start, end, fps, size, frames, sha256). Atomic writes."""
+    from moviepy import VideoFileClip
+
+    src, dest = Path(src), Path(dest_mp4)
+    meta = probe_video(src)
+    duration = meta["duration"]
+    start, end = float(start), float(end)
+    if end <= start:
+        raise ClipError(f"{src}: end {end} s must be after start {start} s (clip lasts {duration:.3f} s)")
+    tol = 1.0 / meta["fps"]
+    if start < 0 or end > duration + tol:
+        raise ClipError(f"{src}: range {start}..{end} s is outside the clip, which lasts {duration:.3f} s")
+    if fps <= 0:
+        raise ClipError(f"{src}: fps must be positive, got {fps}")
+    out_w, out_h = output_size(meta["size"], size)
+    end = min(end, duration)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".mp4", dir=dest.parent)
+    os.close(fd)
+    clip = None
+    try:
+        clip = VideoFileClip(str(src), audio=False)
+        sub = clip.subclipped(start, end).resized(new_size=(out_w, out_h)).with_fps(fps)
+        sub.write_videofile(tmp, fps=fps, codec="libx264", audio=False, logger=None,
+                            ffmpeg_params=["-pix_fmt", "yuv420p", "-movflags", "+faststart"])
+        out = probe_video(tmp)
+        import imageio_ffmpeg
+
+        frames, _ = imageio_ffmpeg.count_frames_and_secs(tmp)
+        publish(tmp, dest)
+    except (OSError, KeyError, ValueError) as exc:
+        raise ClipError(f"{src}: trimming to {dest} failed ({exc})") from exc
+    finally:
+        if clip is not None:
+            clip.close()
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    sidecar = {
+        "clip": dest.stem,
+        "source": source_info.get("source", source_info),
+        "licence": source_info.get("licence", "unknown"),
+        "source_sha256": source_info.get("sha256"),
+        "start": start,
+        "end": end,
+        "fps": float(fps),
+        "size": out["size"],
+        "frames": int(frames),
+        "duration": end - start,
+        "sha256": sha256_file(dest),
+    }
+    side_path = dest.with_suffix(".json")
+    fd, tmp_json = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".json", dir=dest.parent)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(sidecar, indent=2) + "\n")
+    publish(tmp_json, side_path)
+    return sidecar
