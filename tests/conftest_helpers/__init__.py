@@ -1,0 +1,1 @@
+"""Helpers shared by the report/verify tests (fake runs with real, tiny artifacts)."""
