@@ -25,6 +25,7 @@ quick: setup
 	PATH=$(abspath $(BIN)):$$PATH snakemake --cores all --configfile config/quick.yaml
 
 test: setup
+	tools/install_browser.sh || echo "no Chromium: the browser test will be skipped"
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/pytest -q tests
 
 lint: setup

@@ -14,6 +14,7 @@ include: "rules/common.smk"
 include: "rules/clips.smk"
 include: "rules/iteration.smk"
 include: "rules/summary.smk"
+include: "rules/report.smk"
 
 
 rule all:

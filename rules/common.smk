@@ -88,6 +88,7 @@ def final_targets():
     targets = []
     for run in runs_to_build(config):
         targets += [f"results/{run}/summary.csv", f"results/{run}/summary.json"]
+        targets += report_pages(run)
     return targets
 
 
@@ -95,3 +96,31 @@ def section(wildcards, key):
     """One section of the run's settings as canonical JSON (a stable params value)."""
     settings = run_settings(wildcards)
     return json.dumps(getattr(settings, key), sort_keys=True)
+
+
+def previous_reward_if_any(wildcards):
+    return [previous("reward.py")(wildcards)] if int(wildcards.i) > 0 else []
+
+
+def previous_iter_dir_if_any(wildcards):
+    return iter_dir(wildcards, -1) if int(wildcards.i) > 0 else None
+
+
+def report_code(wildcards):
+    """The page-building code, so edits to it rebuild the pages."""
+    return [
+        "vidreward/report/pages.py",
+        "vidreward/report/plots.py",
+        "vidreward/report/templates/iteration.html",
+        "vidreward/report/templates/run.html",
+        "vidreward/report/templates/style.css",
+    ]
+
+
+def report_pages(run):
+    n = config["runs"][run]["iterations"]
+    pages = [f"results/{run}/report/iter_{i}" for i in range(n)]
+    return pages + [
+        f"results/{run}/report/overview",
+        f"results/{run}/report/summary.png",
+    ]

@@ -3,6 +3,8 @@
 
 
 rule initial_reward:
+    input:
+        clip=run_clip_video,
     output:
         reward="results/{run}/iter_0/reward.py",
         validation="results/{run}/iter_0/reward_validation.json",
@@ -42,6 +44,7 @@ rule rewrite_reward:
         llm_api=1,
     params:
         robot=lambda wildcards: run_settings(wildcards).robot,
+        task=lambda wildcards: run_settings(wildcards).task,
         rewriter=lambda wildcards: section(wildcards, "rewriter"),
         lm_cache_dir=config["lm_cache_dir"],
         lm_dir="results/{run}/iter_{i}/lm",

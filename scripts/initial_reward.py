@@ -7,6 +7,7 @@ with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
     initial_reward_stage(
         robot=snakemake.params.robot,
         task=snakemake.params.task,
+        expert_clip=snakemake.input.clip,
         rewriter_json=snakemake.params.rewriter,
         lm_cache_dir=snakemake.params.lm_cache_dir,
         lm_dir=snakemake.params.lm_dir,

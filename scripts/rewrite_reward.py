@@ -6,6 +6,7 @@ from vidreward.stages import rewrite_reward_stage
 with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
     rewrite_reward_stage(
         robot=snakemake.params.robot,
+        task=snakemake.params.task,
         rewriter_json=snakemake.params.rewriter,
         previous_reward=snakemake.input.reward,
         critique_path=snakemake.input.critique,

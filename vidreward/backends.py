@@ -33,7 +33,16 @@ def make_critic(cfg: dict[str, Any], lm_cache_dir: str | Path, feedback_path: Pa
     raise ConfigError(f"config critic.backend: unknown backend {backend!r}")
 
 
-def make_rewriter(cfg: dict[str, Any], robot: str, lm_cache_dir: str | Path, record_dir: Path):
+def make_rewriter(
+    cfg: dict[str, Any],
+    robot: str,
+    lm_cache_dir: str | Path,
+    record_dir: Path,
+    task: str = "",
+    expert_clip: Path | None = None,
+):
+    """``task`` and ``expert_clip`` give model backends the run's goal (and, for the
+    single-model ablation, the clip itself from the first iteration on)."""
     backend = cfg.get("backend", "analytic")
     if backend == "analytic":
         from vidreward.rewriter.analytic import AnalyticRewriter
@@ -42,9 +51,18 @@ def make_rewriter(cfg: dict[str, Any], robot: str, lm_cache_dir: str | Path, rec
     if backend == "openai":
         from vidreward.rewriter.openai_rewriter import OpenAIRewriter
 
-        return OpenAIRewriter(_lm_config(cfg, lm_cache_dir), robot, record_dir=record_dir)
+        return OpenAIRewriter(
+            _lm_config(cfg, lm_cache_dir), robot, record_dir=record_dir, task=task
+        )
     if backend == "single_model":
         from vidreward.rewriter.single_model import SingleModelRewriter
 
-        return SingleModelRewriter(_lm_config(cfg, lm_cache_dir), robot, record_dir=record_dir)
+        return SingleModelRewriter(
+            _lm_config(cfg, lm_cache_dir),
+            robot,
+            record_dir=record_dir,
+            task=task,
+            expert_clip=expert_clip,
+            storyboard_dir=record_dir / "storyboard",
+        )
     raise ConfigError(f"config rewriter.backend: unknown backend {backend!r}")

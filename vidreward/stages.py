@@ -67,6 +67,7 @@ def _accept_reward(code: str, robot: str, reward_out: str, validation_out: str) 
 def initial_reward_stage(
     robot: str,
     task: str,
+    expert_clip: str,
     rewriter_json: str,
     lm_cache_dir: str,
     lm_dir: str,
@@ -74,13 +75,16 @@ def initial_reward_stage(
     validation_out: str,
 ) -> None:
     Path(lm_cache_dir).mkdir(parents=True, exist_ok=True)  # DVC tracks it even when unused
-    rewriter = make_rewriter(json.loads(rewriter_json), robot, lm_cache_dir, Path(lm_dir))
+    rewriter = make_rewriter(
+        json.loads(rewriter_json), robot, lm_cache_dir, Path(lm_dir), task, Path(expert_clip)
+    )
     code = rewriter.initial(TaskSpec(robot=robot, description=task), environment_context(robot))
     _accept_reward(code, robot, reward_out, validation_out)
 
 
 def rewrite_reward_stage(
     robot: str,
+    task: str,
     rewriter_json: str,
     previous_reward: str,
     critique_path: str,
@@ -92,7 +96,9 @@ def rewrite_reward_stage(
     reward_out: str,
     validation_out: str,
 ) -> None:
-    rewriter = make_rewriter(json.loads(rewriter_json), robot, lm_cache_dir, Path(lm_dir))
+    rewriter = make_rewriter(
+        json.loads(rewriter_json), robot, lm_cache_dir, Path(lm_dir), task, Path(expert_clip)
+    )
     code = rewriter.rewrite(
         Path(previous_reward).read_text(),
         Critique.load(critique_path),

@@ -268,8 +268,14 @@ def _copy(src: Path, dst: Path) -> None:
     shutil.copyfile(src, dst)
 
 
+# The critique stage writes the frames its critic saw under critic/storyboard/.
+STORYBOARD_DIRS = ("critic/storyboard", "storyboard")
+
+
 def _storyboard(iter_dir: Path, out_dir: Path) -> str:
-    src = iter_dir / "storyboard"
+    src = next(
+        (iter_dir / d for d in STORYBOARD_DIRS if (iter_dir / d).is_dir()), iter_dir / "storyboard"
+    )
     dst = out_dir / "storyboard"
     if dst.exists():
         shutil.rmtree(dst)
@@ -508,4 +514,15 @@ def build_run_index(run_dir: Path, expert_clip: Path, out_dir: Path, title: str,
     )
     index = out_dir / "index.html"
     index.write_text(page, encoding="utf-8")
+    return index
+
+
+def build_run_report(run_dir: str | Path, expert_clip: str | Path, summary_csv: str | Path,
+                     page_dir: str | Path, plot_png: str | Path, title: str) -> Path:
+    """The run's overview page (``page_dir/index.html``) plus its summary plot at ``plot_png``."""
+    from vidreward.report.plots import plot_summary
+
+    index = build_run_index(Path(run_dir), Path(expert_clip), Path(page_dir), title,
+                            summary_csv=Path(summary_csv))
+    plot_summary(summary_csv, plot_png)
     return index

@@ -1,0 +1,217 @@
+"""Reward-term library, environment context and the analytic rewriter."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from vidreward.critic.base import Critique, Item
+from vidreward.errors import ConfigError, RewardCodeError
+from vidreward.reward.env_context import environment_context
+from vidreward.reward.loader import load_reward_source
+from vidreward.reward.sample_state import sample_state
+from vidreward.reward.terms import TERM_LIBRARY, read_terms, render_reward_code
+from vidreward.reward.validate import static_checks, validate_reward_code
+from vidreward.rewriter import AnalyticRewriter
+from vidreward.rewriter.base import TaskSpec
+from vidreward.sim.fields import STATE_FIELDS
+from vidreward.sim.robots import get_robot
+
+ROBOTS = ["ant", "humanoid", "anymal"]
+VOCABULARY = {
+    "forward_velocity": {"scale", "target_speed", "sigma"},
+    "vertical_bounce": {"scale", "amplitude", "frequency", "sigma"},
+    "airborne": {"scale", "target_fraction", "contact_threshold"},
+    "height": {"scale", "target_height", "sigma"},
+    "upright": {"scale"},
+    "alive": {"scale"},
+    "action_cost": {"scale"},
+    "lateral_drift": {"scale"},
+}
+
+
+def _critique() -> Critique:
+    return Critique(
+        problems=[Item("The robot walks at 0.3 m/s; the expert at 1.2 m/s.", "forward_velocity")],
+        rewrite=[Item("Track 1.2 m/s.", "forward_velocity", {"target_speed": 1.2})],
+        new=[Item("Bounce like the expert.", "vertical_bounce", {"amplitude": 0.08, "frequency": 2.5})],
+        remove=[Item("The alive bonus pays for standing still.", "alive", {})],
+        backend="analytic",
+        gap=0.42,
+    )
+
+
+# ------------------------------------------------------------------ term library
+
+
+def test_vocabulary_is_the_shared_one():
+    assert {k: set(v.defaults) for k, v in TERM_LIBRARY.items()} == VOCABULARY
+
+
+def test_render_read_round_trip():
+    terms = {
+        "forward_velocity": {"scale": 2.0, "target_speed": None, "sigma": 0.3},
+        "airborne": {"target_fraction": 0.4},
+        "height": {"target_height": 0.5, "sigma": 0.05},
+        "lateral_drift": {"scale": 0.1},
+    }
+    code = render_reward_code(terms, header_comment="line one\nline two\u2028evil = 1")
+    read = read_terms(code)
+    assert list(read) == list(terms)
+    assert read["forward_velocity"] == {"scale": 2.0, "target_speed": None, "sigma": 0.3}
+    assert read["airborne"] == {"scale": 0.2, "target_fraction": 0.4, "contact_threshold": 1.0}
+    assert read_terms(render_reward_code(read)) == read
+    assert code.startswith("# line one\n# line two\n# evil = 1\n\nTERMS = {")
+    assert code.index("TERMS = {") < code.index("import torch")
+    assert static_checks(code).params == ["root_pos", "root_linvel", "foot_contact_forces", "standing_height", "body_length"]
+
+
+def test_read_terms_none_when_absent_or_malformed():
+    assert read_terms("import torch\n") is None
+    assert read_terms("TERMS = {'a': {'scale': open('x')}}\n") is None
+    assert read_terms("TERMS = [1, 2]\n") is None
+    assert read_terms("TERMS = {'a': {'scale': 'big'}}\n") is None
+    assert read_terms("def broken(:\n") is None
+
+
+def test_render_rejects_bad_terms():
+    with pytest.raises(RewardCodeError, match="unknown reward term 'dance'"):
+        render_reward_code({"dance": {}})
+    with pytest.raises(RewardCodeError, match="sigma must be > 0"):
+        render_reward_code({"height": {"sigma": 0.0}})
+    with pytest.raises(RewardCodeError, match="non-empty"):
+        render_reward_code({})
+
+
+def test_every_term_runs_and_reports_its_scaled_component():
+    terms = {name: {} for name in TERM_LIBRARY}
+    fn = load_reward_source(render_reward_code(terms), origin="all_terms.py")
+    state = sample_state("ant", num_envs=6, seed=1)
+    reward, components = fn(state)
+    assert list(components) == list(TERM_LIBRARY)
+    assert reward.shape == (6,)
+    assert torch.allclose(reward, torch.stack(list(components.values())).sum(0))
+    assert torch.allclose(components["alive"], torch.full((6,), 0.2))
+    assert (components["action_cost"] <= 0).all() and (components["lateral_drift"] <= 0).all()
+    # airborne: env 1 of the sample batch has no foot contact -> +(1 - 0.3) * 0.2
+    assert components["airborne"][1].item() == pytest.approx(0.2 * 0.7)
+
+
+# ------------------------------------------------------------------ environment context
+
+
+@pytest.mark.parametrize("robot", ROBOTS)
+def test_env_context_mentions_every_field_with_robot_shapes(robot):
+    spec = get_robot(robot)
+    text = environment_context(robot)
+    sizes = {"D": spec.num_dofs, "A": spec.action_dim, "F": spec.num_feet}
+    for f in STATE_FIELDS:
+        assert f"`{f.name}`" in text
+        if f.shape != "float":
+            shape = f.shape
+            for sym, n in sizes.items():
+                shape = shape.replace(sym, str(n))
+            assert f"| `{f.name}` | {shape} |" in text
+    for name in spec.dof_names + spec.foot_names:
+        assert name in text
+    assert f"{spec.dt:g} s" in text and f"{spec.standing_height:g} m" in text
+    assert f"{spec.body_length:g} m" in text
+    assert spec.describe().splitlines()[0] in text
+    assert "compute_reward" in text and "import torch" in text
+
+
+# ------------------------------------------------------------------ analytic rewriter
+
+
+def test_initial_walk_forward():
+    rw = AnalyticRewriter("ant")
+    code = rw.initial(TaskSpec("ant", "Spider walking forward"), environment_context("ant"))
+    terms = read_terms(code)
+    assert set(terms) == {"forward_velocity", "upright", "alive", "action_cost"}
+    assert terms["forward_velocity"]["target_speed"] > 0
+    report = validate_reward_code(code, "ant", origin="initial_walk.py")
+    assert report.components == list(terms)
+
+
+def test_initial_jump_forward():
+    rw = AnalyticRewriter("anymal")
+    code = rw.initial(TaskSpec("anymal", "jump forward like a hopping dog"), "")
+    terms = read_terms(code)
+    assert {"forward_velocity", "vertical_bounce", "upright", "alive", "action_cost"} <= set(terms)
+    assert 0 < terms["vertical_bounce"]["amplitude"] < get_robot("anymal").standing_height / 2
+    assert "'jump" in code  # the header says which keyword chose the term
+    report = validate_reward_code(code, "anymal", origin="initial_jump.py")
+    assert set(report.components) == set(terms)
+
+
+def test_initial_rejects_a_task_for_another_robot():
+    with pytest.raises(ConfigError, match="humanoid"):
+        AnalyticRewriter("ant").initial(TaskSpec("humanoid", "run"), "")
+
+
+@pytest.mark.parametrize("robot", ROBOTS)
+def test_rewrite_applies_exactly_the_critique_edits(robot):
+    rw = AnalyticRewriter(robot)
+    before_code = rw.initial(TaskSpec(robot, "walk forward"), "")
+    before = read_terms(before_code)
+    after_code = rw.rewrite(before_code, _critique(), environment_context(robot), "epoch 10: return 12.0")
+    after = read_terms(after_code)
+
+    expected = {k: dict(v) for k, v in before.items() if k != "alive"}
+    expected["forward_velocity"]["target_speed"] = 1.2
+    expected["vertical_bounce"] = dict(TERM_LIBRARY["vertical_bounce"].defaults, amplitude=0.08, frequency=2.5)
+    assert after == expected
+    assert "target_speed" in after_code.split("TERMS")[0] and "remove alive" in after_code
+    assert "alive bonus pays for standing still" in after_code  # why, from the item text
+
+    report = validate_reward_code(after_code, robot, origin=f"{robot}_iter1.py")
+    assert report.components == list(after)
+
+    fn = load_reward_source(after_code, origin=f"{robot}_iter1.py")
+    reward, components = fn(sample_state(robot, num_envs=8, seed=2))
+    assert list(components) == list(after)
+    assert reward.shape == (8,) and torch.isfinite(reward).all()
+
+
+def test_rewrite_lists_model_text_and_bad_values_as_not_applied():
+    rw = AnalyticRewriter("humanoid")
+    code = rw.initial(TaskSpec("humanoid", "human running"), "")
+    crit = Critique(
+        rewrite=[
+            Item("Make the gait more natural.", "forward_velocity", {}),
+            Item("Odd sigma.", "forward_velocity", {"sigma": -1.0, "scale": 1.5}),
+        ],
+        new=[Item("Reward arm swing.", "arm_swing", {"amplitude": 0.3}), Item("Free text only.")],
+        remove=[Item("Drop the cost.", "nonexistent", {})],
+        backend="openai",
+    )
+    after_code = rw.rewrite(code, crit, "", "")
+    after = read_terms(after_code)
+    assert after["forward_velocity"]["scale"] == 1.5
+    assert after["forward_velocity"]["sigma"] == read_terms(code)["forward_velocity"]["sigma"]
+    assert set(after) == set(read_terms(code))
+    header = after_code.split("TERMS = {")[0]
+    for text in ("Make the gait more natural.", "sigma must be > 0", "arm_swing", "Free text only.", "nonexistent"):
+        assert text in header
+    static_checks(after_code)
+
+
+def test_rewrite_never_removes_the_last_term():
+    rw = AnalyticRewriter("ant")
+    code = render_reward_code({"alive": {}})
+    after = read_terms(rw.rewrite(code, Critique(remove=[Item("no alive", "alive")]), "", ""))
+    assert after == {"alive": {"scale": 0.2}}
+
+
+def test_rewrite_of_foreign_code_starts_from_the_critique():
+    rw = AnalyticRewriter("ant")
+    foreign = "import torch\n\ndef compute_reward(up_proj):\n    return up_proj, {'up': up_proj}\n"
+    after_code = rw.rewrite(foreign, _critique(), "", "")
+    after = read_terms(after_code)
+    assert set(after) == {"forward_velocity", "vertical_bounce"}
+    assert after["forward_velocity"]["target_speed"] == 1.2
+    assert "no TERMS literal" in after_code
+    static_checks(after_code)
+    # nothing applicable at all: baseline terms, said so
+    empty = read_terms(rw.rewrite(foreign, Critique(new=[Item("model text")]), "", ""))
+    assert set(empty) == {"forward_velocity", "upright", "alive", "action_cost"}

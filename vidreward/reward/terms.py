@@ -1,0 +1,339 @@
+"""The reward-term vocabulary shared by the analytic critic and the analytic rewriter.
+
+Reward code written from terms is self-contained Isaac-Gym-style code::
+
+    # header comment
+    TERMS = {"forward_velocity": {"scale": 1.0, "target_speed": 0.5, "sigma": 0.25}, ...}
+
+    import torch
+
+    def compute_reward(<only the fields used>) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        components = {}
+        # forward_velocity: ...        one commented block per term, scaled by TERMS[name]["scale"]
+        ...
+        reward = sum of components
+        return reward, components      # components[name] is the SCALED term
+
+``TERMS`` is the machine-readable spec (:func:`read_terms` reads it back with
+``ast.literal_eval``); the function body is generated from :data:`TERM_LIBRARY` templates.
+Cost terms (``action_cost``, ``lateral_drift``) are negative by construction; every ``scale`` is a
+non-negative weight.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from vidreward.errors import RewardCodeError
+from vidreward.sim.fields import SCALAR_FIELDS, STATE_FIELD_NAMES
+
+
+def forward_sigma(target_speed: float) -> float:
+    """Kernel width (m/s) for tracking ``target_speed``: as wide as the target itself (at least
+    0.25 m/s), so a robot at rest still earns exp(-1) of the term and PPO has a gradient to follow."""
+    return max(abs(target_speed), 0.25)
+
+
+def bounce_sigma(amplitude: float) -> float:
+    """Kernel width (m) for tracking a bounce of ``amplitude``: the amplitude, at least 5 cm."""
+    return max(abs(amplitude), 0.05)
+
+
+@dataclass(frozen=True)
+class TermSpec:
+    """One reward term: default parameters, what it rewards, the fields it reads, its code block."""
+
+    name: str
+    defaults: dict[str, Any]
+    description: str
+    fields: tuple[str, ...]
+    template: str  # body lines, indented 4 spaces; reads p = TERMS[name], sets components[name]
+    nullable: frozenset[str] = frozenset()
+    uses_math: bool = False
+
+
+def _spec(name, defaults, description, fields, template, nullable=(), uses_math=False) -> TermSpec:
+    return TermSpec(name, dict(defaults), description, tuple(fields), template.strip("\n"),
+                    frozenset(nullable), uses_math)
+
+
+TERM_LIBRARY: dict[str, TermSpec] = {
+    s.name: s
+    for s in (
+        _spec(
+            "forward_velocity",
+            {"scale": 1.0, "target_speed": 0.5, "sigma": 0.25},
+            "track a forward (+x) speed of target_speed m/s with a Gaussian kernel of width sigma "
+            "(m/s); with target_speed None, reward the forward speed itself, clipped",
+            ("root_linvel", "body_length"),
+            '''
+    # forward_velocity: track a forward (+x) speed of target_speed m/s, exp(-((vx - target) / sigma)^2);
+    # with target_speed None, reward forward speed linearly, clipped to [-1, 4] body lengths per second.
+    p = TERMS["forward_velocity"]
+    vx = root_linvel[:, 0]
+    if p["target_speed"] is None:
+        forward_velocity = torch.clamp(vx, -body_length, 4.0 * body_length)
+    else:
+        forward_velocity = torch.exp(-torch.square((vx - p["target_speed"]) / p["sigma"]))
+    components["forward_velocity"] = p["scale"] * forward_velocity
+''',
+            nullable=("target_speed",),
+        ),
+        _spec(
+            "vertical_bounce",
+            {"scale": 0.5, "amplitude": 0.05, "frequency": 2.0, "sigma": 0.05},
+            "track a torso height oscillating around the standing height: "
+            "z_ref(t) = standing_height + amplitude (m) * sin(2 pi frequency (Hz) t), kernel width sigma (m)",
+            ("root_pos", "episode_time", "standing_height"),
+            '''
+    # vertical_bounce: track a torso height that oscillates around the standing height,
+    # z_ref(t) = standing_height + amplitude * sin(2 pi frequency t), exp(-((z - z_ref) / sigma)^2).
+    p = TERMS["vertical_bounce"]
+    z_ref = standing_height + p["amplitude"] * torch.sin(2.0 * math.pi * p["frequency"] * episode_time)
+    vertical_bounce = torch.exp(-torch.square((root_pos[:, 2] - z_ref) / p["sigma"]))
+    components["vertical_bounce"] = p["scale"] * vertical_bounce
+''',
+            uses_math=True,
+        ),
+        _spec(
+            "airborne",
+            {"scale": 0.2, "target_fraction": 0.3, "contact_threshold": 1.0},
+            "reward flight (every foot's contact force below contact_threshold N): +(1 - target_fraction) "
+            "in flight, -target_fraction otherwise, so the term averages zero at the target flight fraction",
+            ("foot_contact_forces",),
+            '''
+    # airborne: +(1 - target_fraction) while every foot is off the ground (force < contact_threshold N),
+    # -target_fraction otherwise: zero on average when the flight fraction equals target_fraction.
+    p = TERMS["airborne"]
+    all_feet_up = (foot_contact_forces < p["contact_threshold"]).all(dim=1).to(foot_contact_forces.dtype)
+    airborne = all_feet_up - p["target_fraction"]
+    components["airborne"] = p["scale"] * airborne
+''',
+        ),
+        _spec(
+            "height",
+            {"scale": 0.5, "target_height": None, "sigma": 0.1},
+            "keep the torso at target_height m (None: the standing height), kernel width sigma (m)",
+            ("root_pos", "standing_height"),
+            '''
+    # height: keep the torso at target_height m (None: the standing height), exp(-((z - h) / sigma)^2).
+    p = TERMS["height"]
+    target_height = standing_height if p["target_height"] is None else p["target_height"]
+    height = torch.exp(-torch.square((root_pos[:, 2] - target_height) / p["sigma"]))
+    components["height"] = p["scale"] * height
+''',
+            nullable=("target_height",),
+        ),
+        _spec(
+            "upright",
+            {"scale": 0.5},
+            "keep the torso upright: the z component of its up axis (1 upright, -1 upside down)",
+            ("up_proj",),
+            '''
+    # upright: z component of the torso's up axis (1 upright, -1 upside down).
+    p = TERMS["upright"]
+    upright = up_proj
+    components["upright"] = p["scale"] * upright
+''',
+        ),
+        _spec(
+            "alive",
+            {"scale": 0.2},
+            "constant bonus for every step the episode continues",
+            ("up_proj",),
+            '''
+    # alive: constant bonus for every step the episode goes on.
+    p = TERMS["alive"]
+    alive = torch.ones_like(up_proj)
+    components["alive"] = p["scale"] * alive
+''',
+        ),
+        _spec(
+            "action_cost",
+            {"scale": 0.05},
+            "penalise effort: minus the sum of squared actions",
+            ("actions",),
+            '''
+    # action_cost: penalise effort, minus the sum of squared actions.
+    p = TERMS["action_cost"]
+    action_cost = -torch.sum(torch.square(actions), dim=1)
+    components["action_cost"] = p["scale"] * action_cost
+''',
+        ),
+        _spec(
+            "lateral_drift",
+            {"scale": 0.2},
+            "penalise sideways motion: minus |vy| (m/s)",
+            ("root_linvel",),
+            '''
+    # lateral_drift: penalise sideways motion, minus |vy| (m/s).
+    p = TERMS["lateral_drift"]
+    lateral_drift = -torch.abs(root_linvel[:, 1])
+    components["lateral_drift"] = p["scale"] * lateral_drift
+''',
+        ),
+    )
+}
+
+# constraints on parameter values: name -> (lower bound, lower inclusive, upper bound)
+_BOUNDS: dict[str, tuple[float, bool, float]] = {
+    "scale": (0.0, True, math.inf),
+    "sigma": (0.0, False, math.inf),
+    "amplitude": (0.0, True, math.inf),
+    "frequency": (0.0, True, math.inf),
+    "target_fraction": (0.0, True, 1.0),
+    "contact_threshold": (0.0, True, math.inf),
+    "target_height": (0.0, False, math.inf),
+    "target_speed": (-math.inf, True, math.inf),
+}
+
+
+def check_param(term: str, key: str, value: Any) -> tuple[Any, str | None]:
+    """Return ``(normalised value, None)`` or ``(None, reason)`` for one parameter of one term."""
+    spec = TERM_LIBRARY.get(term)
+    if spec is None:
+        return None, f"unknown term {term!r} (known: {', '.join(TERM_LIBRARY)})"
+    if key not in spec.defaults:
+        return None, f"term {term!r} has no parameter {key!r} (parameters: {', '.join(spec.defaults)})"
+    if value is None:
+        if key in spec.nullable:
+            return None, None
+        return None, f"{term}.{key} may not be None"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None, f"{term}.{key} must be a number, got {type(value).__name__} {value!r}"
+    value = float(value)
+    if not math.isfinite(value):
+        return None, f"{term}.{key} must be finite, got {value!r}"
+    lo, lo_inclusive, hi = _BOUNDS.get(key, (-math.inf, True, math.inf))
+    if value < lo or (value == lo and not lo_inclusive) or value > hi:
+        low = f"{'>=' if lo_inclusive else '>'} {lo:g}"
+        return None, f"{term}.{key} must be {low}" + (f" and <= {hi:g}" if hi != math.inf else "") + f", got {value:g}"
+    return value, None
+
+
+def complete_terms(terms: dict[str, dict[str, Any]], origin: str = "TERMS") -> dict[str, dict[str, Any]]:
+    """Check a terms dict and fill each term's missing parameters from the library defaults."""
+    if not isinstance(terms, dict) or not terms:
+        raise RewardCodeError(f"{origin}: reward terms must be a non-empty dict, got {terms!r}", "terms")
+    out: dict[str, dict[str, Any]] = {}
+    for name, params in terms.items():
+        if name not in TERM_LIBRARY:
+            raise RewardCodeError(
+                f"{origin}: unknown reward term {name!r} (known: {', '.join(TERM_LIBRARY)})", "terms"
+            )
+        if not isinstance(params, dict):
+            raise RewardCodeError(f"{origin}: parameters of term {name!r} must be a dict", "terms")
+        full = dict(TERM_LIBRARY[name].defaults)
+        for key, value in params.items():
+            checked, problem = check_param(name, key, value)
+            if problem:
+                raise RewardCodeError(f"{origin}: {problem}", "terms")
+            full[key] = checked
+        out[name] = {k: (None if v is None else float(v)) for k, v in full.items()}
+    return out
+
+
+def _literal(value: Any) -> str:
+    return "None" if value is None else repr(float(value))
+
+
+def _render_terms_literal(terms: dict[str, dict[str, Any]]) -> str:
+    lines = ["TERMS = {"]
+    for name, params in terms.items():
+        inner = ", ".join(f'"{k}": {_literal(v)}' for k, v in params.items())
+        lines.append(f'    "{name}": {{{inner}}},')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def comment_safe(text: str, limit: int = 300) -> str:
+    """One line of printable text for a ``#`` comment (untrusted text cannot break out of it)."""
+    flat = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    flat = " ".join(flat.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def render_reward_code(terms: dict[str, dict[str, Any]], header_comment: str = "") -> str:
+    """Reward code for ``terms`` (name -> params; missing params take the library defaults)."""
+    terms = complete_terms(terms)
+    used = {f for name in terms for f in TERM_LIBRARY[name].fields}
+    params = [f for f in STATE_FIELD_NAMES if f in used]
+    uses_math = any(TERM_LIBRARY[name].uses_math for name in terms)
+
+    out: list[str] = []
+    for line in str(header_comment).splitlines():
+        printable = "".join(ch if ch.isprintable() else " " for ch in line).rstrip()
+        out.append(("# " + printable[:1000]).rstrip())
+    if out:
+        out.append("")
+    out.append(_render_terms_literal(terms))
+    out.append("")
+    if uses_math:
+        out.append("import math")
+        out.append("")
+    out.append("import torch")
+    out.append("")
+    out.append("")
+    out.append("def compute_reward(")
+    for f in params:
+        out.append(f"    {f}: {'float' if f in SCALAR_FIELDS else 'torch.Tensor'},")
+    out.append(") -> tuple[torch.Tensor, dict[str, torch.Tensor]]:")
+    out.append('    """Total reward = sum of the scaled terms in TERMS; components[name] is each scaled term."""')
+    out.append("    components: dict[str, torch.Tensor] = {}")
+    for name in terms:
+        out.append("")
+        out.append(TERM_LIBRARY[name].template)
+    out.append("")
+    out.append("    reward = torch.stack(list(components.values()), dim=0).sum(dim=0)")
+    out.append("    return reward, components")
+    return "\n".join(out) + "\n"
+
+
+def read_terms(code: str) -> dict[str, dict[str, Any]] | None:
+    """The module-level ``TERMS`` literal of reward code; None if absent or malformed."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, TypeError):
+        return None
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id == "TERMS"
+        ):
+            try:
+                value = ast.literal_eval(node.value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                return None
+            if not isinstance(value, dict):
+                return None
+            out: dict[str, dict[str, Any]] = {}
+            for name, params in value.items():
+                if not isinstance(name, str) or not isinstance(params, dict):
+                    return None
+                clean: dict[str, Any] = {}
+                for key, v in params.items():
+                    if not isinstance(key, str):
+                        return None
+                    if v is None:
+                        clean[key] = None
+                    elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                        clean[key] = float(v)
+                    else:
+                        return None
+                out[name] = clean
+            return out
+    return None
+
+
+def describe_library() -> str:
+    """Text description of every term and its parameters (for prompts and environment context)."""
+    lines = []
+    for spec in TERM_LIBRARY.values():
+        defaults = ", ".join(f"{k}={_literal(v)}" for k, v in spec.defaults.items())
+        lines.append(f"- {spec.name} ({defaults}): {spec.description}")
+    return "\n".join(lines)
