@@ -10,6 +10,8 @@ import pytest
 from vidreward.critic.analytic import AnalyticCritic, current_terms, terms_from_code
 from vidreward.critic.base import Critique, CritiqueInput
 from vidreward.critic.motion import (
+    GAP_CAP,
+    gap_terms,
     DESCRIPTOR_KEYS,
     GAP_SCALES,
     descriptors_from_clip,
@@ -200,7 +202,9 @@ def test_too_slow_rewrites_forward_velocity(tmp_path, bouncing_clip, expert):
     assert rewrite["forward_velocity"]["sigma"] > 0
     [problem] = c.problems
     assert f"{0.05 / BL:.2f} body lengths/s" in problem.text and f"{expert['speed']:.2f}" in problem.text
-    assert c.gap > 1.0
+    # speed is off by far more than GAP_CAP scales: it saturates at GAP_CAP, so the RMS over the five
+    # descriptors is at least GAP_CAP / sqrt(5)
+    assert c.gap >= GAP_CAP / 5 ** 0.5 - 1e-9
     # the critique says where the robot's numbers come from, and names the sections
     assert "trajectory.npz" in c.raw_text and "rollout.mp4" in c.raw_text
     for title in ("## Problems", "## Rewrite component", "## Remove component", "## New component"):
@@ -274,3 +278,14 @@ def test_dominant_alive_from_terms_scale_is_removed(tmp_path, bouncing_clip, exp
     c = run_critic(tmp_path, bouncing_clip, traj, code)
     assert set(items(c, "remove")) == {"alive"}
     assert items(c, "rewrite") == {"airborne": {"target_fraction": pytest.approx(expert["airborne_fraction"], abs=1e-3)}}
+
+
+def test_gap_terms_cap_each_descriptor_and_weight_frequency_by_bounce_size():
+    expert = {"speed": 0.4, "bounce_amplitude": 0.12, "bounce_frequency": 0.7,
+              "airborne_fraction": 0.2, "height_ratio": 0.9}
+    robot = dict(expert, speed=5.0, bounce_amplitude=0.04, bounce_frequency=2.0)
+    terms = gap_terms(expert, robot)
+    assert terms["speed"] == GAP_CAP  # 18 scales off, capped
+    # a bounce a third the size of the expert's: its frequency difference counts a third
+    assert terms["bounce_frequency"] == pytest.approx(min(1.3 / 0.5, GAP_CAP) / 3)
+    assert gap_terms(expert, expert) == {k: 0.0 for k in terms}

@@ -56,7 +56,7 @@ from vidreward.critic.motion import (
     track_subject,
     trajectory_diagnostics,
 )
-from vidreward.reward.terms import bounce_sigma, forward_sigma
+from vidreward.reward.terms import forward_sigma
 from vidreward.errors import ClipError, CritiqueError
 
 SPEED_ABS, SPEED_REL = 0.10, 0.20
@@ -243,9 +243,8 @@ def _fill(crit: Critique, e: dict[str, float], r: dict[str, float], diag: dict[s
                 f"The robot's torso {robot_motion}; the expert bounces {e['bounce_amplitude']:.3f} body "
                 f"lengths ({amp_m:.3f} m for this robot) at {freq:.2f} Hz.", "vertical_bounce"))
             _put(crit, terms, "vertical_bounce",
-                 f"Track a torso height of standing_height + {amp_m:.3f} m * sin(2 pi {freq:.2f} Hz t).",
-                 {"amplitude": round(amp_m, 4), "frequency": round(freq, 4),
-                  "sigma": round(bounce_sigma(amp_m), 4)})
+                 f"Bounce like standing_height + {amp_m:.3f} m * sin(2 pi {freq:.2f} Hz t).",
+                 {"amplitude": round(amp_m, 4), "frequency": round(freq, 4)})
             if e["bounce_amplitude"] >= BIG_BOUNCE:
                 remove("height", "A fixed torso-height target fights the expert's "
                        f"{e['bounce_amplitude']:.2f}-body-length bounce; vertical_bounce sets the height.")

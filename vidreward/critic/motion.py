@@ -349,10 +349,27 @@ def trajectory_diagnostics(npz_path: str | Path, body_length: float) -> dict[str
     return out
 
 
-def gap(expert: dict[str, float], robot: dict[str, float]) -> float:
-    """RMS over ``DESCRIPTOR_KEYS`` of (robot - expert) / ``GAP_SCALES[key]``. 0 = identical."""
+GAP_CAP = 2.0  # a single descriptor contributes at most this many scales to ``gap``
+
+
+def gap_terms(expert: dict[str, float], robot: dict[str, float]) -> dict[str, float]:
+    """Per-descriptor normalised differences (robot - expert) / ``GAP_SCALES[key]``, each clipped to
+    +-``GAP_CAP`` so no single descriptor swamps the others. The bounce frequency is weighted by how
+    comparable the two bounces are (smaller amplitude / larger amplitude): the frequency of a bounce
+    a third as large as the expert's counts a third (its amplitude difference already counts)."""
     missing = [k for k in DESCRIPTOR_KEYS if k not in expert or k not in robot]
     if missing:
         raise CritiqueError(f"descriptors lack {missing}")
-    z = np.array([(robot[k] - expert[k]) / GAP_SCALES[k] for k in DESCRIPTOR_KEYS])
+    terms = {
+        k: float(np.clip((robot[k] - expert[k]) / GAP_SCALES[k], -GAP_CAP, GAP_CAP))
+        for k in DESCRIPTOR_KEYS
+    }
+    a_r, a_e = abs(robot["bounce_amplitude"]), abs(expert["bounce_amplitude"])
+    terms["bounce_frequency"] *= min(a_r, a_e) / max(a_r, a_e) if max(a_r, a_e) > 0 else 0.0
+    return terms
+
+
+def gap(expert: dict[str, float], robot: dict[str, float]) -> float:
+    """RMS of :func:`gap_terms`. 0 = identical motion descriptors."""
+    z = np.array(list(gap_terms(expert, robot).values()))
     return float(np.sqrt(np.mean(z * z)))

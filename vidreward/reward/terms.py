@@ -37,11 +37,6 @@ def forward_sigma(target_speed: float) -> float:
     return max(abs(target_speed), 0.25)
 
 
-def bounce_sigma(amplitude: float) -> float:
-    """Kernel width (m) for tracking a bounce of ``amplitude``: the amplitude, at least 5 cm."""
-    return max(abs(amplitude), 0.05)
-
-
 @dataclass(frozen=True)
 class TermSpec:
     """One reward term: default parameters, what it rewards, the fields it reads, its code block."""
@@ -84,16 +79,21 @@ TERM_LIBRARY: dict[str, TermSpec] = {
         ),
         _spec(
             "vertical_bounce",
-            {"scale": 0.5, "amplitude": 0.05, "frequency": 2.0, "sigma": 0.05},
-            "track a torso height oscillating around the standing height: "
-            "z_ref(t) = standing_height + amplitude (m) * sin(2 pi frequency (Hz) t), kernel width sigma (m)",
-            ("root_pos", "episode_time", "standing_height"),
+            {"scale": 0.5, "amplitude": 0.05, "frequency": 2.0, "sigma": 0.5},
+            "bounce like z(t) = standing_height + amplitude (m) * sin(2 pi frequency (Hz) t), phase-free: "
+            "reward the torso's (height, vertical speed) lying on that oscillation's orbit, "
+            "((z - standing_height)/amplitude)^2 + (vz/(amplitude 2 pi frequency))^2 = 1, "
+            "relative tolerance sigma",
+            ("root_pos", "root_linvel", "standing_height"),
             '''
-    # vertical_bounce: track a torso height that oscillates around the standing height,
-    # z_ref(t) = standing_height + amplitude * sin(2 pi frequency t), exp(-((z - z_ref) / sigma)^2).
+    # vertical_bounce: a bounce z(t) = standing_height + amplitude * sin(2 pi frequency t) keeps the
+    # torso on the orbit u^2 + w^2 = 1 with u = (z - standing_height) / amplitude and
+    # w = vz / (amplitude * 2 pi frequency). Rewarding closeness to that orbit needs no clock, so
+    # the policy can earn it from its observation at any phase: exp(-((u^2 + w^2 - 1) / sigma)^2).
     p = TERMS["vertical_bounce"]
-    z_ref = standing_height + p["amplitude"] * torch.sin(2.0 * math.pi * p["frequency"] * episode_time)
-    vertical_bounce = torch.exp(-torch.square((root_pos[:, 2] - z_ref) / p["sigma"]))
+    u = (root_pos[:, 2] - standing_height) / p["amplitude"]
+    w = root_linvel[:, 2] / (p["amplitude"] * 2.0 * math.pi * p["frequency"])
+    vertical_bounce = torch.exp(-torch.square((u * u + w * w - 1.0) / p["sigma"]))
     components["vertical_bounce"] = p["scale"] * vertical_bounce
 ''',
             uses_math=True,
