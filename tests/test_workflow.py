@@ -142,3 +142,17 @@ def test_missing_clip_file_fails_naming_it(tmp_path, quick_run):
     proc = snakemake(repo, "--configfile", str(config), check=False)
     assert proc.returncode != 0
     assert "/nonexistent/clip.mp4" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("robot", ["humanoid", "anymal"])
+def test_quick_config_of_each_other_robot_runs(robot, tmp_path):
+    repo = copy_repo(tmp_path / "repo")
+    snakemake(repo, "--configfile", f"config/quick_{robot}.yaml")
+    run_dir = repo / "results" / f"{robot}_quick"
+    table = pd.read_csv(run_dir / "summary.csv")
+    assert list(table["iteration"]) == [0, 1] and table["gap"].notna().all()
+    data = np.load(run_dir / "iter_1" / "trajectory.npz")
+    spec = get_robot(robot)
+    assert str(data["robot"]) == robot and data["dof_pos"].shape[1] == spec.num_dofs
+    assert data["foot_contact_forces"].shape[1] == spec.num_feet
+    assert (run_dir / "iter_1" / "rollout.mp4").stat().st_size > 0

@@ -1,0 +1,284 @@
+"""PPO training adapter, training artifacts, warm start and the deterministic rollout.
+
+Budgets are tiny (a few thousand env steps): these check behaviour and file contracts, not
+learning. Each robot runs a couple of epochs and a short rollout.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+os.environ.setdefault("MUJOCO_GL", "egl")
+
+from vidreward.errors import ConfigError, RewardCodeError  # noqa: E402
+from vidreward.train import (  # noqa: E402
+    TrainConfig,
+    rollout_policy,
+    train_policy,
+)
+from vidreward.train.vecenv import SimVecEnv  # noqa: E402
+
+CONTRACT_KEYS = {"dt", "robot", "t", "root_pos", "root_quat", "root_linvel", "root_angvel",
+                 "dof_pos", "dof_vel", "actions", "foot_contact_forces"}
+REQUIRED_COLUMNS = ["epoch", "env_steps", "wall_s", "mean_return", "mean_episode_length"]
+COMPONENTS = ("forward_velocity", "upright", "action_cost", "constant")
+
+REWARD_CODE = '''
+import torch
+
+def compute_reward(root_linvel: torch.Tensor, up_proj: torch.Tensor, actions: torch.Tensor,
+                   dt: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    forward_velocity = root_linvel[:, 0]
+    upright = up_proj.clamp(min=0.0)
+    action_cost = -0.01 * (actions ** 2).sum(dim=-1)
+    constant = torch.full_like(forward_velocity, 2.5)
+    reward = forward_velocity + upright + action_cost + constant
+    return reward, {"forward_velocity": forward_velocity, "upright": upright,
+                    "action_cost": action_cost, "constant": constant}
+'''
+
+
+def tiny_cfg(**over) -> TrainConfig:
+    base = dict(total_env_steps=512, num_envs=16, horizon=16, minibatch_size=128, mini_epochs=2,
+                units=[32, 32], max_episode_steps=24, seed=3, progress=False, torch_threads=1)
+    base.update(over)
+    return TrainConfig.from_dict(base)
+
+
+@pytest.fixture(scope="module")
+def reward_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("reward") / "reward.py"
+    path.write_text(REWARD_CODE)
+    return path
+
+
+@pytest.fixture(scope="module")
+def ant_run(tmp_path_factory, reward_file):
+    out = tmp_path_factory.mktemp("ant_train")
+    return train_policy(reward_file, "ant", tiny_cfg(), out), out
+
+
+def read_log(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# ----------------------------------------------------------------------------- config
+def test_config_rejects_unknown_key():
+    with pytest.raises(ConfigError, match=r"train\.num_env\b"):
+        TrainConfig.from_dict({"num_env": 8})
+
+
+def test_config_type_and_consistency_errors_name_the_key():
+    with pytest.raises(ConfigError, match=r"train\.horizon"):
+        TrainConfig.from_dict({"horizon": "long"})
+    with pytest.raises(ConfigError, match="minibatch_size"):
+        TrainConfig.from_dict({"num_envs": 10, "horizon": 10, "minibatch_size": 30})
+    with pytest.raises(ConfigError, match=r"train\.units"):
+        TrainConfig.from_dict({"units": [64, -1]})
+
+
+def test_config_from_dict_coerces_and_derives():
+    cfg = TrainConfig.from_dict({"total_env_steps": 1e4, "num_envs": 8, "horizon": 16,
+                                 "minibatch_size": 64, "units": [16, 8], "learning_rate": 1})
+    assert cfg.total_env_steps == 10_000 and isinstance(cfg.total_env_steps, int)
+    assert cfg.units == (16, 8) and cfg.learning_rate == 1.0
+    assert cfg.batch_size == 128 and cfg.epochs == 79  # ceil(10000 / 128)
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+
+
+# ----------------------------------------------------------------------------- vec env
+def test_vecenv_time_limit_is_reported_as_time_out(reward_file):
+    from vidreward.reward.loader import load_reward_file
+    from vidreward.sim import make_sim
+
+    n, limit = 4, 5
+    env = SimVecEnv(make_sim("ant", n, seed=1, max_episode_steps=limit),
+                    load_reward_file(reward_file), str(reward_file))
+    try:
+        obs = env.reset()
+        assert obs.shape == (n, env.obs_dim)
+        zero = torch.zeros(n, env.action_dim)
+        for i in range(limit):
+            obs, rew, dones, infos = env.step(zero)
+            assert rew.shape == (n,) and rew.dtype == torch.float32
+            if i < limit - 1:
+                assert not dones.any()
+        # standing still on the ground for 5 steps does not terminate: every env timed out
+        assert dones.bool().all() and infos["time_outs"].bool().all()
+        assert torch.isfinite(obs).all()
+        stats = env.pop_stats()
+        assert stats.env_steps == n * limit and stats.episodes == n
+        assert stats.mean_episode_length == limit
+        assert stats.component_means["constant"] == pytest.approx(2.5)
+        assert set(stats.component_means) == set(COMPONENTS)
+        assert env.pop_stats().episodes == 0  # counters restart after each pop
+    finally:
+        env.close()
+
+
+# ----------------------------------------------------------------------------- training
+def test_training_writes_policy_log_and_tensorboard(ant_run):
+    result, out = ant_run
+    assert result.policy_path == out / "policy.pth" and result.policy_path.is_file()
+    ckpt = torch.load(result.policy_path, map_location="cpu", weights_only=False)
+    assert "model" in ckpt and ckpt["vidreward"]["robot"] == "ant"
+    assert ckpt["vidreward"]["components"] == list(COMPONENTS)
+
+    rows = read_log(out / "train_log.csv")
+    cfg = tiny_cfg()
+    assert len(rows) == cfg.epochs == result.epochs == 2
+    header = list(rows[0])
+    for col in REQUIRED_COLUMNS + [f"reward/{c}" for c in COMPONENTS]:
+        assert col in header, col
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert [int(r["env_steps"]) for r in rows] == [256, 512]
+    assert float(rows[-1]["reward/constant"]) == pytest.approx(2.5)
+    # episodes of 24 steps complete within 32 steps per env: a finite mean return is logged
+    assert np.isfinite(float(rows[-1]["mean_return"]))
+    assert 1 <= float(rows[-1]["mean_episode_length"]) <= 24
+    assert result.env_steps == 512 and result.components["constant"] == pytest.approx(2.5)
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = list((out / "tb").glob("events.out.tfevents.*"))
+    assert events, "no TensorBoard event file under tb/"
+    acc = EventAccumulator(str(out / "tb"))
+    acc.Reload()
+    tags = set(acc.Tags()["scalars"])
+    for tag in ["episode/return", "episode/length"] + [f"reward/{c}" for c in COMPONENTS]:
+        assert tag in tags, tag
+    # rl-games' own outputs stay under out_dir
+    assert (out / "rl_games" / "run" / "nn").is_dir()
+
+
+def test_training_is_deterministic_for_a_seed(ant_run, reward_file, tmp_path):
+    result, out = ant_run
+    again = train_policy(reward_file, "ant", tiny_cfg(), tmp_path)
+    a = torch.load(result.policy_path, weights_only=False)["model"]
+    b = torch.load(again.policy_path, weights_only=False)["model"]
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    cols = ["mean_step_reward", "reward/forward_velocity"]
+    assert [[r[c] for c in cols] for r in read_log(out / "train_log.csv")] == \
+           [[r[c] for c in cols] for r in read_log(tmp_path / "train_log.csv")]
+
+
+def test_warm_start_loads_checkpoint(ant_run, reward_file, tmp_path):
+    result, _ = ant_run
+    init = torch.load(result.policy_path, weights_only=False)["model"]
+    # a vanishing constant learning rate: the trained weights must stay those of the checkpoint
+    cfg = tiny_cfg(total_env_steps=256, learning_rate=1e-12, lr_schedule="constant", seed=11)
+    warm = train_policy(reward_file, "ant", cfg, tmp_path / "warm", init_checkpoint=result.policy_path)
+    cold = train_policy(reward_file, "ant", cfg, tmp_path / "cold")
+    w = torch.load(warm.policy_path, weights_only=False)
+    c = torch.load(cold.policy_path, weights_only=False)["model"]
+    assert w["vidreward"]["warm_started_from"] == str(result.policy_path)
+    assert warm.warm_started_from == str(result.policy_path)
+    net = [k for k in init if k.startswith("a2c_network.")]
+    assert net
+    for k in net:
+        assert torch.allclose(w["model"][k], init[k], atol=1e-6), k
+    assert any(not torch.allclose(c[k], init[k], atol=1e-3) for k in net)
+
+
+def test_warm_start_rejects_other_robot(ant_run, reward_file, tmp_path):
+    result, _ = ant_run
+    with pytest.raises(ConfigError, match=r"policy\.pth.*'ant'"):
+        train_policy(reward_file, "humanoid", tiny_cfg(), tmp_path, init_checkpoint=result.policy_path)
+    with pytest.raises(ConfigError, match="nope.pth"):
+        train_policy(reward_file, "ant", tiny_cfg(), tmp_path, init_checkpoint=tmp_path / "nope.pth")
+
+
+def test_reward_with_unknown_field_fails_naming_the_file(tmp_path):
+    bad = tmp_path / "bad_reward.py"
+    bad.write_text("import torch\n\ndef compute_reward(root_linvel, foot_slip_speed):\n"
+                   "    r = root_linvel[:, 0]\n    return r, {'fwd': r}\n")
+    with pytest.raises(RewardCodeError) as info:
+        train_policy(bad, "ant", tiny_cfg(), tmp_path / "out")
+    assert str(bad) in str(info.value) and "foot_slip_speed" in str(info.value)
+    assert not (tmp_path / "out" / "policy.pth").exists()
+
+
+def test_reward_with_wrong_output_fails_naming_the_file(tmp_path):
+    bad = tmp_path / "scalar_reward.py"
+    bad.write_text("import torch\n\ndef compute_reward(root_linvel):\n"
+                   "    r = root_linvel[:, 0].sum()\n    return r, {'fwd': r}\n")
+    with pytest.raises(RewardCodeError, match="scalar_reward.py.*shape"):
+        train_policy(bad, "ant", tiny_cfg(), tmp_path / "out")
+
+
+# ----------------------------------------------------------------------------- rollout
+def check_rollout(policy, reward_file, robot, out: Path, steps: int) -> dict:
+    import imageio
+
+    from vidreward.sim import get_robot
+
+    spec = get_robot(robot)
+    stats = rollout_policy(policy, reward_file, robot, out, steps=steps, seed=5, render_size=64)
+    data = np.load(out / "trajectory.npz")
+    assert set(data.files) == CONTRACT_KEYS | {f"reward_{c}" for c in COMPONENTS}
+    T = stats["steps"]
+    assert 1 <= T <= steps
+    D, A, F = spec.num_dofs, spec.action_dim, spec.num_feet
+    shapes = {"t": (T,), "root_pos": (T, 3), "root_quat": (T, 4), "root_linvel": (T, 3),
+              "root_angvel": (T, 3), "dof_pos": (T, D), "dof_vel": (T, D), "actions": (T, A),
+              "foot_contact_forces": (T, F)}
+    for key, shape in shapes.items():
+        assert data[key].shape == shape, key
+    for c in COMPONENTS:
+        assert data[f"reward_{c}"].shape == (T,)
+    assert str(data["robot"]) == robot and float(data["dt"]) == pytest.approx(spec.dt)
+    assert np.allclose(np.diff(data["t"]), spec.dt)
+    assert np.all(np.abs(data["actions"]) <= 1.0 + 1e-6)
+    assert stats["video_fps"] == pytest.approx(1.0 / spec.dt)
+    total = sum(data[f"reward_{c}"].astype(np.float64).sum() for c in COMPONENTS)
+    assert stats["total_reward"] == pytest.approx(total, rel=1e-4, abs=1e-3)
+    reader = imageio.get_reader(str(out / "rollout.mp4"))
+    try:
+        assert sum(1 for _ in reader) == T
+    finally:
+        reader.close()
+    return stats
+
+
+def test_rollout_writes_contract_trajectory_and_video(ant_run, reward_file, tmp_path):
+    result, _ = ant_run
+    stats = check_rollout(result.policy_path, reward_file, "ant", tmp_path / "r1", steps=30)
+    # deterministic: the same policy and seed give the same trajectory
+    rollout_policy(result.policy_path, reward_file, "ant", tmp_path / "r2", steps=stats["steps"],
+                   seed=5, render_size=64)
+    a, b = np.load(tmp_path / "r1" / "trajectory.npz"), np.load(tmp_path / "r2" / "trajectory.npz")
+    for key in ("root_pos", "actions", "dof_pos"):
+        assert np.array_equal(a[key], b[key]), key
+
+
+def test_rollout_rejects_missing_policy_and_robot_mismatch(ant_run, reward_file, tmp_path):
+    result, _ = ant_run
+    with pytest.raises(ConfigError, match="missing.pth"):
+        rollout_policy(tmp_path / "missing.pth", reward_file, "ant", tmp_path, steps=5, seed=0)
+    with pytest.raises(ConfigError, match="trained for robot 'ant'"):
+        rollout_policy(result.policy_path, reward_file, "anymal", tmp_path, steps=5, seed=0)
+
+
+@pytest.mark.parametrize("robot", ["ant", "humanoid", "anymal"])
+def test_each_robot_trains_and_rolls_out(robot, reward_file, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # rl-games must not write ./runs or ./nn in the cwd
+    cfg = tiny_cfg(num_envs=8, horizon=16, minibatch_size=64, total_env_steps=256,
+                   progress=True, progress_interval_s=0.0)
+    result = train_policy(reward_file, robot, cfg, tmp_path / "train")
+    rows = read_log(result.train_log)
+    assert len(rows) == 2 and f"reward/{COMPONENTS[0]}" in rows[0]
+    check_rollout(result.policy_path, reward_file, robot, tmp_path / "rollout", steps=12)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rollout", "train"]
+    err = capsys.readouterr().err
+    progress = [line for line in err.splitlines() if line.startswith(f"[train {robot}]")]
+    assert len(progress) == 2 and "epoch 2/2" in progress[-1]
+    assert all("steps/s" in line and "ETA" in line and "return" in line for line in progress)

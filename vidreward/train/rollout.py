@@ -1,0 +1,145 @@
+"""Deterministic replay of a trained policy: ``trajectory.npz`` (the stable contract) + ``rollout.mp4``."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from vidreward.errors import ConfigError
+from vidreward.reward.loader import load_reward_file
+from vidreward.train.config import TrainConfig
+from vidreward.train.ppo import (
+    Runner,
+    checkpoint_meta,
+    load_checkpoint,
+    rl_games_params,
+    seed_everything,
+)
+from vidreward.train.vecenv import SimVecEnv, quiet_rl_games
+
+TRAJECTORY_FILE = "trajectory.npz"
+VIDEO_FILE = "rollout.mp4"
+# state fields recorded per step, in the order of the trajectory contract (docs/ARCHITECTURE.md)
+TRAJECTORY_FIELDS = ("root_pos", "root_quat", "root_linvel", "root_angvel", "dof_pos", "dof_vel",
+                     "actions", "foot_contact_forces")
+
+
+def rollout_policy(policy_path: str | Path, reward_path: str | Path, robot: str,
+                   out_dir: str | Path, steps: int, seed: int, render_size: int = 480,
+                   fps: float | None = None) -> dict[str, Any]:
+    """Replay ``policy_path`` deterministically in ONE env of ``robot`` for ``steps`` control steps
+    (fewer if the episode terminates or hits its time limit) and write ``trajectory.npz`` and
+    ``rollout.mp4`` into ``out_dir``.
+
+    Row k of the trajectory is the state after control step k+1 (``t`` = (k+1) * dt), with the
+    action applied in that step and each reward component computed on that state; the video
+    shows the same T states. Env 0 of a 1-env simulator seeded with ``seed``; the policy's
+    mean action is used (deterministic). The video plays at real time (``1 / dt`` fps) unless
+    ``fps`` is given. Returns
+    ``{"steps", "total_reward", "components", "terminated", "truncated", "dt", "video_fps",
+    "render_fps", "frames", "trajectory", "video"}``.
+    """
+    from vidreward.sim import get_robot, make_sim
+    from vidreward.sim.render import render_video
+
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps <= 0:
+        raise ConfigError(f"steps={steps!r}: rollout length must be a positive integer")
+    if fps is not None and not fps > 0:
+        raise ConfigError(f"fps={fps!r}: must be > 0")
+    policy_path, reward_path, out_dir = Path(policy_path), Path(reward_path), Path(out_dir)
+    reward_fn = load_reward_file(reward_path)
+    spec = get_robot(robot)
+    obs_dim, action_dim = int(spec.obs_dim), int(spec.action_dim)
+    ckpt = load_checkpoint(policy_path)
+    meta = checkpoint_meta(ckpt, policy_path, robot, obs_dim, action_dim)
+    cfg = TrainConfig.from_dict(meta.get("train_config", {}), where=f"{policy_path}:train_config")
+    del ckpt
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    sim = make_sim(robot, 1, seed=seed, max_episode_steps=cfg.max_episode_steps)
+    try:
+        env = SimVecEnv(sim, reward_fn, str(reward_path), seed=seed)
+        params = rl_games_params(cfg.__class__(**{**cfg.to_dict(), "num_envs": 1, "horizon": 1,
+                                                  "minibatch_size": 1, "seed": seed}),
+                                 robot, env_name="vidreward_rollout",
+                                 train_dir=out_dir, env_info=env.get_env_info())
+        prev_threads = torch.get_num_threads()
+        with contextlib.redirect_stdout(io.StringIO()), quiet_rl_games():  # rl-games' noise
+            runner = Runner()
+            runner.load({"params": params})
+            seed_everything(seed)
+            player = runner.create_player()
+            player.restore(str(policy_path))
+        torch.set_num_threads(prev_threads)
+        player.has_batch_dimension = True
+
+        dt = float(spec.dt)
+        records: dict[str, list[np.ndarray]] = {k: [] for k in TRAJECTORY_FIELDS}
+        comp_records: dict[str, list[float]] = {}
+        qpos_frames: list[np.ndarray] = []
+        total_reward = 0.0
+        terminated = truncated = False
+        obs = sim.reset(seed)
+        for _ in range(steps):
+            action = player.get_action(obs, is_deterministic=True).reshape(1, action_dim)
+            res = sim.step(action.to(torch.float32))
+            reward, comps = env.compute_reward(res.state)
+            state = res.state
+            for k in TRAJECTORY_FIELDS:
+                records[k].append(_row0(state[k]))
+            for name, value in comps.items():
+                comp_records.setdefault(name, []).append(float(value.reshape(-1)[0]))
+            total_reward += float(reward[0])
+            qpos_frames.append(np.asarray(sim.qpos_qvel()[0][0], dtype=np.float64).copy())
+            terminated = bool(res.terminated[0])
+            truncated = bool(res.truncated[0]) and not terminated
+            if terminated or truncated:
+                break
+            obs = res.obs
+
+        T = len(qpos_frames)
+        arrays: dict[str, Any] = {
+            "dt": np.float64(dt),
+            "robot": np.str_(robot),
+            "t": np.arange(1, T + 1, dtype=np.float64) * dt,
+        }
+        for k in TRAJECTORY_FIELDS:
+            arrays[k] = np.stack(records[k]).astype(np.float32)
+        for name, values in comp_records.items():
+            arrays[f"reward_{name}"] = np.asarray(values, dtype=np.float32)
+        traj_path = out_dir / TRAJECTORY_FILE
+        np.savez(traj_path, **arrays)
+    finally:
+        sim.close()
+
+    video_fps = float(fps) if fps is not None else 1.0 / dt
+    video_path = out_dir / VIDEO_FILE
+    t0 = time.perf_counter()
+    info = render_video(robot, np.stack(qpos_frames), video_path, video_fps, size=render_size)
+    render_wall = time.perf_counter() - t0
+    return {
+        "steps": T,
+        "total_reward": total_reward,
+        "components": {name: float(np.sum(v)) for name, v in comp_records.items()},
+        "terminated": terminated,
+        "truncated": truncated,
+        "dt": dt,
+        "video_fps": video_fps,
+        "render_fps": float(info.get("render_fps", T / render_wall if render_wall > 0 else 0.0)),
+        "frames": int(info.get("frames", T)),
+        "trajectory": str(traj_path),
+        "video": str(video_path),
+    }
+
+
+def _row0(value: Any) -> np.ndarray:
+    """Env 0's value of one state field as a numpy array."""
+    if isinstance(value, torch.Tensor):
+        return value[0].detach().cpu().numpy()
+    return np.asarray(value)[0]
