@@ -1,4 +1,4 @@
-"""Review pages, plots and the training progress reporter (vidreward.report, vidreward.progress)."""
+"""Review pages and plots (vidreward.report)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from conftest_helpers.fake_run import (
     make_run,
     moving_square_frames,
 )
-from vidreward.progress import TrainingProgress, format_duration
 from vidreward.report import (
     PlotError,
     ReportError,
@@ -314,45 +313,3 @@ class FakeClock:
 
     def __call__(self):
         return self.t
-
-
-def test_progress_lines_are_rate_limited_and_informative():
-    clock, buf = FakeClock(), io.StringIO()
-    p = TrainingProgress(1_000_000, log=buf, min_interval_s=10, label="train iter_2", clock=clock)
-    clock.t += 4
-    assert p.update(10_000, -5.0, epoch=1)  # first update always prints
-    clock.t += 4
-    assert not p.update(20_000, 1.0, epoch=2)  # within the interval
-    clock.t += 8
-    assert p.update(40_000, 12.5, epoch=3)
-    lines = buf.getvalue().splitlines()
-    assert len(lines) == 2
-    last = lines[-1]
-    assert last.startswith("[train iter_2] 40,000/1,000,000 env steps (4.0%)")
-    assert "return 12.5" in last and "2,500 steps/s" in last and "epoch=3" in last
-    # ETA from the recent rate: 30,000 steps in 12 s → 2,500/s → 960,000 left → 6m24s.
-    assert "ETA 6m24s" in last and "elapsed 16s" in last
-    clock.t += 1
-    assert p.update(1_000_000, 400.0)  # reaching the total always prints
-    assert "(100.0%)" in buf.getvalue().splitlines()[-1]
-    assert "ETA 0s" in buf.getvalue().splitlines()[-1]
-    p.close()
-    assert "done" in buf.getvalue().splitlines()[-1]
-    n = len(buf.getvalue().splitlines())
-    p.close()  # idempotent
-    assert len(buf.getvalue().splitlines()) == n
-
-
-def test_progress_defaults_to_current_stderr_and_context_manager(capsys):
-    clock = FakeClock()
-    with TrainingProgress(100, clock=clock, min_interval_s=0) as p:
-        clock.t += 2
-        p.update(50)
-    err = capsys.readouterr().err.splitlines()
-    assert err[0].startswith("[train] 50/100 env steps (50.0%)") and "25 steps/s" in err[0]
-    assert "ETA 2s" in err[0]
-    assert err[-1].endswith("done") or "done" in err[-1]
-    with pytest.raises(ValueError):
-        TrainingProgress(0)
-    assert format_duration(3725) == "1h02m" and format_duration(None) == "?"
-    assert format_duration(59.6) == "1m00s"
