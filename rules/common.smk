@@ -4,6 +4,10 @@ import json
 from vidreward.config import RunSettings, runs_to_build
 
 
+# Training spreads the simulation over every core (Snakemake caps this at --cores).
+TRAIN_THREADS = os.cpu_count() or 1
+
+
 wildcard_constraints:
     run=r"[A-Za-z0-9][A-Za-z0-9_-]*",
     i=r"\d+",

@@ -69,7 +69,7 @@ rule train_policy:
         "results/{run}/benchmarks/iter_{i}/train_policy.tsv"
     conda:
         "../envs/vidreward.yaml"
-    threads: workflow.cores
+    threads: TRAIN_THREADS
     params:
         robot=lambda wildcards: run_settings(wildcards).robot,
         train=lambda wildcards: section(wildcards, "train"),
