@@ -1,12 +1,11 @@
 """The workflow with model-backed and human critics: a real local OpenAI-compatible server driven
 through the real `openai` client, the LM cache on rerun, and a person's feedback files."""
 
-import json
 import shutil
 
 import pytest
 
-from lm_server import FAKE_KEY, FAKE_KEY_ENV, Reply, lm_server, scan_for_secret  # noqa: F401
+from lm_server import FAKE_KEY, FAKE_KEY_ENV, Reply, scan_for_secret
 from vidreward.critic.base import Critique
 
 from workflow_helpers import copy_repo, jobs_run, snakemake

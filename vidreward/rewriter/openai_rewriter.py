@@ -126,6 +126,7 @@ class OpenAIRewriter:
     """
 
     name = "openai"
+    system_prompt = "rewriter_system"
 
     def __init__(
         self,
@@ -154,7 +155,7 @@ class OpenAIRewriter:
     def _system(self) -> dict[str, Any]:
         return {
             "role": "system",
-            "content": render_prompt("rewriter_system", robot=self.robot, state_fields=state_field_list()),
+            "content": render_prompt(self.system_prompt, robot=self.robot, state_fields=state_field_list()),
         }
 
     def initial(self, task: TaskSpec, env_context: str) -> str:

@@ -18,10 +18,10 @@ from vidreward.lm import render_prompt
 from vidreward.lm.config import LMConfig
 from vidreward.lm.frames import make_storyboard
 from vidreward.rewriter.base import RewriteVideos, TaskSpec
-from vidreward.rewriter.openai_rewriter import CodeWriter, TryRecord, state_field_list
+from vidreward.rewriter.openai_rewriter import OpenAIRewriter
 
 
-class SingleModelRewriter:
+class SingleModelRewriter(OpenAIRewriter):
     """``Rewriter`` for the Single-VLM ablation.
 
     ``expert_clip`` (optional) lets :meth:`initial` show the expert's frames too; its storyboard
@@ -30,6 +30,7 @@ class SingleModelRewriter:
     """
 
     name = "single_model"
+    system_prompt = "single_model_system"
 
     def __init__(
         self,
@@ -42,26 +43,9 @@ class SingleModelRewriter:
         validate_timeout_s: float = 10.0,
         validate_memory_mb: int = 2048,
     ):
-        self.cfg = cfg
-        self.robot = robot
-        self.task = task
+        super().__init__(cfg, robot, record_dir, task, validate_timeout_s, validate_memory_mb)
         self.expert_clip = Path(expert_clip) if expert_clip is not None else None
         self.storyboard_dir = Path(storyboard_dir) if storyboard_dir is not None else None
-        self.writer = CodeWriter(cfg, robot, record_dir, validate_timeout_s, validate_memory_mb)
-
-    @property
-    def tries(self) -> list[TryRecord]:
-        return self.writer.tries
-
-    @property
-    def last_report(self) -> Any:
-        return self.writer.last_report
-
-    def _system(self) -> dict[str, Any]:
-        return {
-            "role": "system",
-            "content": render_prompt("single_model_system", robot=self.robot, state_fields=state_field_list()),
-        }
 
     def _task(self) -> str:
         return self.task or f"Make the {self.robot} robot move like the expert in the clip."
