@@ -78,3 +78,22 @@ def test_push_pull_round_trip_verifies_and_tampering_is_named(reproduced):
     tampered = verify(repo)
     assert tampered.returncode == 1
     assert "iter_1/reward.py" in tampered.stdout
+
+
+def test_experiment_with_a_changed_param_and_diffs(reproduced):
+    repo, _ = reproduced
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+    subprocess.run(["git", "checkout", "--", "."], cwd=repo, check=False)
+    dvc(repo, "checkout", "--force")
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(git + ["commit", "-qm", "baseline run"], cwd=repo, check=True)
+    dvc(repo, "exp", "run", "-S", "iterations=1", "--name", "one-iteration")
+    summary = json.loads((repo / RUN / "summary.json").read_text())
+    assert summary["iterations"] == 1
+    diff = dvc(repo, "metrics", "diff", "HEAD", "--json").stdout
+    changed = json.loads(diff)
+    assert any("iterations" in json.dumps(v) for v in changed.values()), diff
+    shown = dvc(repo, "exp", "show", "--json").stdout
+    assert "one-iteration" in shown
+    plots = dvc(repo, "plots", "diff", "HEAD", "-o", "plots_out")
+    assert (repo / "plots_out" / "index.html").exists(), plots.stdout
