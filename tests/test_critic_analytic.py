@@ -289,3 +289,22 @@ def test_gap_terms_cap_each_descriptor_and_weight_frequency_by_bounce_size():
     # a bounce a third the size of the expert's: its frequency difference counts a third
     assert terms["bounce_frequency"] == pytest.approx(min(1.3 / 0.5, GAP_CAP) / 3)
     assert gap_terms(expert, expert) == {k: 0.0 for k in terms}
+
+
+def test_unchanged_targets_that_still_miss_raise_the_term_weight():
+    from vidreward.critic.analytic import RewardTerms, _put
+    from vidreward.critic.base import Critique
+
+    terms = RewardTerms(names={"vertical_bounce"},
+                        params={"vertical_bounce": {"scale": 0.5, "amplitude": 0.17, "frequency": 0.67}})
+    crit = Critique()
+    _put(crit, terms, "vertical_bounce", "Bounce 0.17 m at 0.67 Hz.", {"amplitude": 0.17, "frequency": 0.67})
+    [item] = crit.rewrite
+    assert item.params == {"scale": 1.0} and "0.5 -> 1" in item.text
+    crit = Critique()
+    _put(crit, terms, "vertical_bounce", "Bounce 0.2 m.", {"amplitude": 0.2, "frequency": 0.67})
+    assert crit.rewrite[0].params == {"amplitude": 0.2, "frequency": 0.67}  # a real change is kept
+    terms.params["vertical_bounce"]["scale"] = 4.0
+    crit = Critique()
+    _put(crit, terms, "vertical_bounce", "Bounce 0.17 m at 0.67 Hz.", {"amplitude": 0.17, "frequency": 0.67})
+    assert crit.rewrite == []  # at the maximum weight there is nothing left to ask

@@ -156,3 +156,23 @@ def test_quick_config_of_each_other_robot_runs(robot, tmp_path):
     assert str(data["robot"]) == robot and data["dof_pos"].shape[1] == spec.num_dofs
     assert data["foot_contact_forces"].shape[1] == spec.num_feet
     assert (run_dir / "iter_1" / "rollout.mp4").stat().st_size > 0
+
+
+def test_review_page_of_the_quick_run_plays_in_chromium(quick_run, tmp_path):
+    """A reviewer opens iteration 1's page of the finished quick run: both videos play."""
+    from conftest_helpers.cdp import Browser, find_browser
+
+    executable = find_browser()
+    if executable is None:
+        pytest.skip("Chromium not installed: run tools/install_browser.sh")
+    from test_report_browser import _assert_videos_play
+
+    repo, _ = quick_run
+    page = repo / "results" / RUN / "report" / "iter_1" / "index.html"
+    with Browser(executable, tmp_path / "profile") as browser:
+        browser.navigate(page.as_uri())
+        _assert_videos_play(browser, ["expert.mp4", "rollout.mp4"])
+        text = browser.evaluate("document.body.innerText")
+        assert "Rewrite component" in text and "TERMS" in text  # critique and reward code shown
+        shot = browser.screenshot(tmp_path / "quick_run_iter_1.png")
+    assert shot.stat().st_size > 10_000

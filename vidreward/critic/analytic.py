@@ -196,11 +196,40 @@ class AnalyticCritic:
         return crit
 
 
+def _already_set(current: dict[str, Any], params: dict[str, Any]) -> bool:
+    """Whether the reward's term already has (within 1 %) every requested parameter value."""
+    for key, value in params.items():
+        have = current.get(key)
+        if not isinstance(have, (int, float)) or not isinstance(value, (int, float)):
+            return False
+        if abs(have - value) > 0.01 * max(abs(value), 1e-9):
+            return False
+    return True
+
+
+SCALE_STEP = 2.0  # how much a rewrite raises the weight of a term whose targets are already right
+MAX_SCALE = 4.0  # ... up to this weight
+
+
 def _put(crit: Critique, terms: RewardTerms, component: str, text: str, params: dict[str, Any]) -> None:
-    """Rewrite when the reward has ``component``, else add it as new."""
+    """Rewrite when the reward has ``component``, else add it as new.
+
+    When the term already has exactly the requested targets and the behaviour is still off, the
+    reward pays too little for it relative to the other terms: the rewrite raises its ``scale`` by
+    ``SCALE_STEP`` (up to ``MAX_SCALE``) instead of repeating a no-op.
+    """
     section = crit.rewrite if component in terms.names else crit.new
     if any(i.component == component for i in crit.rewrite + crit.new):
         return
+    current = terms.params.get(component)
+    if section is crit.rewrite and isinstance(current, dict) and _already_set(current, params):
+        scale = current.get("scale")
+        if not isinstance(scale, (int, float)) or scale >= MAX_SCALE:
+            return
+        new_scale = round(min(scale * SCALE_STEP, MAX_SCALE), 4)
+        text = (f"{component} already targets this but the motion is still off: weight it more, "
+                f"scale {scale:g} -> {new_scale:g}. ({text})")
+        params = {"scale": new_scale}
     section.append(Item(text=text, component=component, params=params))
 
 
