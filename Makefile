@@ -30,7 +30,7 @@ test: setup
 
 lint: setup
 	PATH=$(abspath $(BIN)):$$PATH snakemake --lint
-	PATH=$(abspath $(BIN)):$$PATH snakefmt --check Snakefile rules
+	PATH=$(abspath $(BIN)):$$PATH snakefmt --check Snakefile rules/*.smk
 
 bench: setup
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/python benchmarks/run_all.py

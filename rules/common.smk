@@ -3,7 +3,6 @@ import json
 
 from vidreward.config import RunSettings, runs_to_build
 
-
 # Training spreads the simulation over every core (Snakemake caps this at --cores).
 TRAIN_THREADS = os.cpu_count() or 1
 

@@ -71,3 +71,17 @@ def test_params_yaml_without_run_key_is_rejected(tmp_path):
     params.write_text("iterations: 2\n")
     with pytest.raises(ConfigError, match="params.yaml"):
         apply_params(base_config(), params)
+
+
+def test_workflow_lint_and_format_are_clean():
+    import subprocess
+
+    from workflow_helpers import BIN, env
+
+    lint = subprocess.run([str(BIN / "snakemake"), "--lint"], cwd=REPO, capture_output=True,
+                          text=True, env=env(), timeout=300)
+    assert lint.returncode == 0 and "good condition" in lint.stdout + lint.stderr, lint.stdout
+    smk = sorted(str(p.relative_to(REPO)) for p in (REPO / "rules").glob("*.smk"))
+    fmt = subprocess.run([str(BIN / "snakefmt"), "--check", "Snakefile", *smk], cwd=REPO,
+                         capture_output=True, text=True, env=env(), timeout=300)
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
