@@ -308,3 +308,12 @@ def test_unchanged_targets_that_still_miss_raise_the_term_weight():
     crit = Critique()
     _put(crit, terms, "vertical_bounce", "Bounce 0.17 m at 0.67 Hz.", {"amplitude": 0.17, "frequency": 0.67})
     assert crit.rewrite == []  # at the maximum weight there is nothing left to ask
+
+
+def test_robot_flying_too_much_drops_flight_reward_and_adds_ground_contact(tmp_path, bouncing_clip, expert):
+    too_much = min(expert["airborne_fraction"] + 0.4, 0.9)
+    traj = matching_traj(tmp_path / "trajectory.npz", expert, air_frac=too_much)
+    c = run_critic(tmp_path, bouncing_clip, traj, terms_code("forward_velocity", "airborne"))
+    assert "airborne" in items(c, "remove")
+    assert items(c, "new").get("ground_contact") == {}
+    assert any(p.component == "airborne" for p in c.problems)

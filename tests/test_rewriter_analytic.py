@@ -22,6 +22,7 @@ VOCABULARY = {
     "forward_velocity": {"scale", "target_speed", "sigma"},
     "vertical_bounce": {"scale", "amplitude", "frequency", "sigma"},
     "airborne": {"scale", "target_fraction", "contact_threshold"},
+    "ground_contact": {"scale", "contact_threshold"},
     "height": {"scale", "target_height", "sigma"},
     "upright": {"scale"},
     "alive": {"scale"},

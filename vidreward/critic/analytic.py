@@ -11,6 +11,7 @@ vocabulary shared with the analytic rewriter:
 | ``forward_velocity`` | ``target_speed`` (m/s = expert speed x robot body_length), ``sigma`` (m/s) |
 | ``vertical_bounce`` | ``amplitude`` (m), ``frequency`` (Hz); z_ref(t) = standing_height + amplitude sin(2 pi f t) |
 | ``airborne`` | ``target_fraction`` |
+| ``ground_contact`` | (none: reward feet on the ground when the robot flies more than the expert) |
 | ``height`` | ``target_height`` (m) |
 | ``upright``, ``alive``, ``action_cost``, ``lateral_drift`` | none |
 
@@ -293,10 +294,19 @@ def _fill(crit: Critique, e: dict[str, float], r: dict[str, float], diag: dict[s
             f"expert {e['airborne_fraction']:.0%}.", "airborne"))
         if e["airborne_fraction"] < 0.02:
             remove("airborne", "The expert never leaves the ground; rewarding flight works against the clip.")
-        elif d_air < 0 or "airborne" in has:
+        elif d_air < 0:
             _put(crit, terms, "airborne",
                  f"Reward a flight-phase fraction of {e['airborne_fraction']:.2f} (now "
                  f"{r['airborne_fraction']:.2f}).", {"target_fraction": round(e["airborne_fraction"], 4)})
+            remove("ground_contact", "Rewarding feet on the ground works against the expert's flight "
+                   "phases, which the robot lacks.")
+        if d_air > 0:
+            # a per-step term can only push flight up or down: reward contact, drop the flight reward
+            remove("airborne", f"The robot already flies more than the expert ({r['airborne_fraction']:.0%} "
+                   f"vs {e['airborne_fraction']:.0%}); rewarding flight pushes it further away.")
+            _put(crit, terms, "ground_contact",
+                 f"Reward feet on the ground to cut flight from {r['airborne_fraction']:.0%} toward the "
+                 f"expert's {e['airborne_fraction']:.0%}.", {})
         if d_air < 0 and e["airborne_fraction"] >= BIG_AIRBORNE and terms.dominant("alive"):
             remove("alive", f"The alive bonus dominates the reward and pays for staying planted, but the "
                    f"expert is airborne {e['airborne_fraction']:.0%} of the time.")

@@ -114,6 +114,20 @@ TERM_LIBRARY: dict[str, TermSpec] = {
 ''',
         ),
         _spec(
+            "ground_contact",
+            {"scale": 0.2, "contact_threshold": 1.0},
+            "reward the fraction of feet touching the ground (contact force at least contact_threshold N): "
+            "fewer and shorter flight phases",
+            ("foot_contact_forces",),
+            '''
+    # ground_contact: the fraction of feet touching the ground (force >= contact_threshold N),
+    # so flight phases cost reward: fewer, shorter jumps.
+    p = TERMS["ground_contact"]
+    feet_down = (foot_contact_forces >= p["contact_threshold"]).to(foot_contact_forces.dtype)
+    components["ground_contact"] = p["scale"] * feet_down.mean(dim=1)
+''',
+        ),
+        _spec(
             "height",
             {"scale": 0.5, "target_height": None, "sigma": 0.1},
             "keep the torso at target_height m (None: the standing height), kernel width sigma (m)",
