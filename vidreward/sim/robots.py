@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Callable
 
 import mujoco
-import numpy as np
 
 from vidreward.errors import ConfigError
 
@@ -141,38 +140,36 @@ def _gym_asset(name: str) -> Path:
     return path
 
 
-def _quat_rotate(quat: np.ndarray, vec: np.ndarray) -> np.ndarray:
-    out = np.zeros(3)
-    mujoco.mju_rotVecQuat(out, np.asarray(vec, float), np.asarray(quat, float))
-    return out
-
-
 def _add_foot_sensors(spec: mujoco.MjSpec, feet: list[tuple[str, str]], scale: float = 1.5) -> None:
-    """Add a sphere site enclosing the far end of each foot geom and a touch sensor on it.
+    """Add a site enclosing each foot geom and a touch sensor on it.
 
-    ``feet``: (foot name, geom name). The site sits at the geom's end farthest from its body's
-    origin (the tip of a leg capsule; the centre of a sphere) with ``scale`` x the geom radius.
+    ``feet``: (foot name, geom name). A capsule or cylinder foot (a leg's lower segment, e.g. the
+    Ant's ankles) gets a capsule site along the whole segment, so contact anywhere on it counts: a
+    leg pressed flat on the floor is standing, not flying. A sphere foot gets a sphere site. The
+    site's radius is ``scale`` x the geom's.
     """
     model = spec.compile()
     for foot, geom_name in feet:
         gid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, geom_name)
         if gid < 0:
             raise ConfigError(f"foot geom '{geom_name}' not found in model '{spec.modelname}'")
-        pos = model.geom_pos[gid].copy()
         size = model.geom_size[gid]
         gtype = int(model.geom_type[gid])
         if gtype in (int(mujoco.mjtGeom.mjGEOM_CAPSULE), int(mujoco.mjtGeom.mjGEOM_CYLINDER)):
-            axis = _quat_rotate(model.geom_quat[gid], np.array([0.0, 0.0, size[1]]))
-            ends = [pos + axis, pos - axis]
-            pos = max(ends, key=lambda p: float(np.linalg.norm(p)))
-        elif gtype != int(mujoco.mjtGeom.mjGEOM_SPHERE):
+            site_type = mujoco.mjtGeom.mjGEOM_CAPSULE
+            site_size = [float(size[0]) * scale, float(size[1]), 0]
+        elif gtype == int(mujoco.mjtGeom.mjGEOM_SPHERE):
+            site_type = mujoco.mjtGeom.mjGEOM_SPHERE
+            site_size = [float(size[0]) * scale, 0, 0]
+        else:
             raise ConfigError(f"foot geom '{geom_name}' must be a sphere, capsule or cylinder")
         body = spec.geom(geom_name).parent
         site = body.add_site(
             name=f"foot_site_{foot}",
-            type=mujoco.mjtGeom.mjGEOM_SPHERE,
-            size=[float(size[0]) * scale, 0, 0],
-            pos=pos.tolist(),
+            type=site_type,
+            size=site_size,
+            pos=model.geom_pos[gid].tolist(),
+            quat=model.geom_quat[gid].tolist(),
             rgba=[0, 0, 0, 0],
             group=5,
         )
