@@ -62,7 +62,9 @@ def expert(bouncing_clip) -> dict[str, float]:
 
 def make_traj(path: Path, speed_mps: float, amp_m: float, hz: float, air_frac: float,
               z_med: float = SH, lateral_mps: float = 0.0, flipped: bool = False,
-              steps: int = 250, dt: float = 0.02) -> Path:
+              steps: int = 250, dt: float = 0.02, robot: str = "synthetic") -> Path:
+    """A synthetic rollout. ``robot`` "synthetic" has no model, so flight comes from the foot
+    forces (zero in the top ``air_frac`` of heights); with a real robot name the pose decides."""
     t = np.arange(steps) * dt
     z = z_med + amp_m * np.sin(2 * np.pi * hz * t)
     root = np.stack([speed_mps * t, lateral_mps * t, z], axis=1)
@@ -70,7 +72,7 @@ def make_traj(path: Path, speed_mps: float, amp_m: float, hz: float, air_frac: f
     if air_frac > 0:
         forces[z > np.quantile(z, 1 - air_frac)] = 0.0
     quat = np.tile([0.0, 1.0, 0.0, 0.0] if flipped else [1.0, 0.0, 0.0, 0.0], (steps, 1))
-    np.savez(path, dt=dt, robot="ant", t=t, root_pos=root, root_quat=quat,
+    np.savez(path, dt=dt, robot=robot, t=t, root_pos=root, root_quat=quat,
              root_linvel=np.gradient(root, dt, axis=0), root_angvel=np.zeros((steps, 3)),
              dof_pos=np.zeros((steps, 8)), dof_vel=np.zeros((steps, 8)), actions=np.zeros((steps, 8)),
              foot_contact_forces=forces, reward_forward_velocity=np.zeros(steps))
@@ -139,6 +141,24 @@ def test_descriptors_from_trajectory(tmp_path):
     assert d["bounce_frequency"] == 0.0 and d["airborne_fraction"] == 0.0
 
 
+def test_robot_airborne_uses_the_same_clearance_rule_as_the_video(tmp_path):
+    """For a robot with a model, flight is its lowest point clearing its usual ground level by
+    AIRBORNE_CLEARANCE body sizes, whatever the foot sensors say."""
+    from vidreward.critic.motion import AIRBORNE_CLEARANCE
+    from vidreward.sim.robots import get_robot
+
+    spec = get_robot("ant")
+    hop = make_traj(tmp_path / "hop.npz", speed_mps=0.3, amp_m=0.2, hz=1.0, air_frac=0.0,
+                    z_med=spec.standing_height, robot="ant")
+    z = np.load(hop)["root_pos"][:, 2]  # rigid pose: the lowest point moves with the torso
+    expected = np.mean(z > np.percentile(z, 10) + AIRBORNE_CLEARANCE * spec.body_length)
+    d = descriptors_from_trajectory(hop)
+    assert 0.3 < d["airborne_fraction"] == pytest.approx(expected, abs=0.01)
+    skip = make_traj(tmp_path / "skip.npz", speed_mps=0.3, amp_m=0.01, hz=3.0, air_frac=0.4,
+                     z_med=spec.standing_height, robot="ant")
+    assert descriptors_from_trajectory(skip)["airborne_fraction"] == 0.0  # feet up, but no visible flight
+
+
 def test_trajectory_errors_name_the_file(tmp_path):
     bad = tmp_path / "partial.npz"
     np.savez(bad, t=np.arange(10.0))
@@ -152,7 +172,7 @@ def test_trajectory_body_size_from_robot_registry(tmp_path):
     robots = pytest.importorskip("vidreward.sim.robots")
     spec = robots.get_robot("ant")
     path = make_traj(tmp_path / "traj.npz", speed_mps=0.5, amp_m=0.0, hz=1.0, air_frac=0.0,
-                     z_med=spec.standing_height)
+                     z_med=spec.standing_height, robot="ant")
     d = descriptors_from_trajectory(path)
     assert d["speed"] == pytest.approx(0.5 / spec.body_length)
     assert d["height_ratio"] == pytest.approx(1.0, abs=1e-6)

@@ -297,6 +297,30 @@ def load_trajectory(npz_path: str | Path) -> dict[str, Any]:
     return traj
 
 
+def _trajectory_airborne(traj: dict[str, Any], steps: int, body_length: float) -> float:
+    """Fraction of steps the robot is visibly airborne, by the rule used for the expert clip: its
+    lowest point (the silhouette bottom) clears its usual ground level (the robust lowest level over
+    the rollout) by ``AIRBORNE_CLEARANCE`` body sizes. Tiny skips that a camera would not show as
+    flight do not count. Trajectories of robots without a model here fall back to "no foot
+    touches the ground" from ``foot_contact_forces``."""
+    robot = str(traj.get("robot", ""))
+    if robot and all(k in traj for k in ("root_quat", "dof_pos")):
+        from vidreward.errors import ConfigError
+        from vidreward.sim.kinematics import lowest_point_heights
+
+        try:
+            lowest = lowest_point_heights(
+                robot, np.asarray(traj["root_pos"]), np.asarray(traj["root_quat"]),
+                np.asarray(traj["dof_pos"]))
+        except ConfigError:
+            lowest = None
+        if lowest is not None:
+            ground = float(np.percentile(lowest, 10))
+            return float(np.mean(lowest > ground + AIRBORNE_CLEARANCE * body_length))
+    forces = np.asarray(traj["foot_contact_forces"], float).reshape(steps, -1)
+    return float(np.mean(np.all(np.abs(forces) < CONTACT_FORCE_EPS, axis=1)))
+
+
 def descriptors_from_trajectory(
     npz_path: str | Path,
     body_length: float | None = None,
@@ -316,10 +340,9 @@ def descriptors_from_trajectory(
         raise CritiqueError(f"{path}: body_length and standing_height must be positive")
     t = np.asarray(traj["t"], float)
     root = np.asarray(traj["root_pos"], float)
-    forces = np.asarray(traj["foot_contact_forces"], float).reshape(len(t), -1)
     speed = _slope(t, root[:, 0]) / body_length
     amp, freq = bounce(t, root[:, 2] / body_length)
-    airborne = float(np.mean(np.all(np.abs(forces) < CONTACT_FORCE_EPS, axis=1)))
+    airborne = _trajectory_airborne(traj, len(t), body_length)
     height_ratio = float(np.median(root[:, 2]) / standing_height)
     return {
         "speed": float(speed),
