@@ -1,4 +1,4 @@
-# Review pages for the Snakemake report (`snakemake --report report.zip` after a run): per
+# Review pages for the Snakemake report (`--report report.html` or `.zip` after a run): per
 # iteration the expert clip and the rollout side by side, storyboard, critique, reward code + diff,
 # training curves; per run an overview of all iterations and the summary plot.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import sys
@@ -55,7 +56,7 @@ class _Collector(HTMLParser):
         if tag == "video":
             self.videos.append(a)
         elif tag == "img":
-            self.images.append(a.get("src", ""))
+            self.images.append(a)
         elif tag == "span" and a.get("class") in self.spans:
             self._span, self._text = a["class"], []
         elif tag == "figcaption":
@@ -88,11 +89,22 @@ def fake_run(tmp_path):
 
 def _assert_png(path: Path) -> np.ndarray:
     assert path.is_file(), path
-    assert path.read_bytes()[:8] == PNG_MAGIC
-    img = imageio.imread(path)
+    return _assert_png_bytes(path.read_bytes())
+
+
+def _assert_png_bytes(data: bytes) -> np.ndarray:
+    assert data[:8] == PNG_MAGIC
+    img = imageio.imread(data)
     assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
     assert img.std() > 0, "plot is a blank image"
     return img
+
+
+def _embedded(src: str, mime: str) -> bytes:
+    """The bytes of a ``data:<mime>;base64,`` URI (fails when ``src`` is anything else)."""
+    prefix = f"data:{mime};base64,"
+    assert src.startswith(prefix), src[:60]
+    return base64.b64decode(src[len(prefix):])
 
 
 # --------------------------------------------------------------------------- iteration page
@@ -106,14 +118,15 @@ def test_iteration_page_shows_videos_side_by_side_with_captions(fake_run):
     page = index.read_text()
     parsed = _parse(page)
 
-    srcs = [v.get("src") for v in parsed.videos]
-    assert srcs == ["expert.mp4", "rollout.mp4"]
+    assert [v.get("data-file") for v in parsed.videos] == ["expert.mp4", "rollout.mp4"]
     for v in parsed.videos:
         for attr in ("autoplay", "loop", "muted", "playsinline", "controls"):
-            assert attr in v, f"video {v.get('src')} lacks {attr}"
-    # The page directory is self-contained: the videos are copies of the inputs.
-    assert (out / "expert.mp4").read_bytes() == clip.read_bytes()
-    assert (out / "rollout.mp4").read_bytes() == (run_dir / "iter_1" / "rollout.mp4").read_bytes()
+            assert attr in v, f"video {v.get('data-file')} lacks {attr}"
+    # The page is one self-contained file: the videos are the inputs, embedded byte for byte.
+    assert sorted(p.name for p in out.iterdir()) == ["index.html"]
+    assert _embedded(parsed.videos[0]["src"], "video/mp4") == clip.read_bytes()
+    assert (_embedded(parsed.videos[1]["src"], "video/mp4")
+            == (run_dir / "iter_1" / "rollout.mp4").read_bytes())
 
     expert_cap, rollout_cap = parsed.figcaptions[:2]
     assert "Expert clip" in expert_cap and "expert.mp4" in expert_cap
@@ -149,12 +162,12 @@ def test_iteration_page_diff_critique_code_summary(fake_run):
     desc = page.split('id="descriptors"', 1)[1].split("</table>", 1)[0]
     assert "forward_speed" in desc and "lateral_drift" in desc
     assert ">1.2<" in desc and ">0.7<" in desc  # expert, robot (iteration 1 of the fake run)
-    # Storyboard frames copied and shown; training plot embedded.
+    # Storyboard frames and the training plot embedded.
+    images = {img["data-file"]: img["src"] for img in parsed.images}
     for k in range(3):
-        assert f"storyboard/frame_{k:03d}.png" in parsed.images
-        assert (out / "storyboard" / f"frame_{k:03d}.png").is_file()
-    assert "training.png" in parsed.images
-    _assert_png(out / "training.png")
+        frame = run_dir / "iter_1" / "storyboard" / f"frame_{k:03d}.png"
+        assert _embedded(images[frame.name], "image/png") == frame.read_bytes()
+    _assert_png_bytes(_embedded(images["training.png"], "image/png"))
 
 
 def test_first_iteration_has_no_diff_and_rebuild_is_clean(fake_run):
@@ -164,7 +177,7 @@ def test_first_iteration_has_no_diff_and_rebuild_is_clean(fake_run):
     (out / "storyboard" / "stale.png").write_bytes(PNG_MAGIC)
     page = build_iteration_page(run_dir / "iter_0", clip, out, None, "t").read_text()
     assert 'id="diff-none"' in page and "Initial reward code" in page
-    assert not (out / "storyboard" / "stale.png").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["index.html"]  # stale files removed
     # Same code in both iterations → "Unchanged".
     same = root / "results" / "demo" / "iter_same"
     same.mkdir()
@@ -181,7 +194,7 @@ def test_page_with_unplottable_train_log_still_builds(fake_run):
     (run_dir / "iter_0" / "train_log.csv").write_text("foo,bar\n1,2\n")
     page = build_iteration_page(run_dir / "iter_0", clip, root / "p", None, "t").read_text()
     assert "No training plot" in page and "env_steps" in page
-    assert not (root / "p" / "training.png").exists()
+    assert 'id="training-plot"' not in page
 
 
 def test_page_without_critique_md_renders_critique_json(fake_run):
@@ -247,10 +260,15 @@ def test_run_index_lists_every_iteration(fake_run):
     out = root / "pages" / "run"
     page = build_run_index(run_dir, clip, out, "demo run").read_text()
     parsed = _parse(page)
-    assert [v["src"] for v in parsed.videos] == ["expert.mp4", "iter_0.mp4", "iter_1.mp4"]
-    assert all((out / v["src"]).is_file() for v in parsed.videos)
-    assert "summary.png" in parsed.images
-    _assert_png(out / "summary.png")
+    assert [v["data-file"] for v in parsed.videos] == ["expert.mp4", "iter_0.mp4", "iter_1.mp4"]
+    assert _embedded(parsed.videos[0]["src"], "video/mp4") == clip.read_bytes()
+    for v in parsed.videos[1:]:  # rollouts re-encoded small, still browser-playable H.264
+        small = out.parent / v["data-file"]
+        small.write_bytes(_embedded(v["src"], "video/mp4"))
+        assert probe_video(small).browser_playable, probe_video(small)
+    assert sorted(p.name for p in out.iterdir()) == ["index.html"]
+    _assert_png_bytes(_embedded(parsed.images[0]["src"], "image/png"))
+    assert parsed.images[0]["data-file"] == "summary.png"
     table = page.split('id="run-table"', 1)[1].split("</table>", 1)[0]
     assert ">0.8<" in table and ">0.5<" in table and "12,288" in table
 

@@ -33,7 +33,8 @@ pytestmark = [
 ]
 
 VIDEO_STATE = """[...document.querySelectorAll('video')].map(v => ({
-    id: v.id, src: v.currentSrc.split('/').pop(), readyState: v.readyState,
+    id: v.id, src: v.dataset.file, embedded: v.currentSrc.startsWith('data:video/mp4;base64,'),
+    readyState: v.readyState,
     currentTime: v.currentTime, paused: v.paused, error: v.error ? v.error.code : null,
     width: v.videoWidth, height: v.videoHeight,
     box: (r => [r.x, r.y, r.width, r.height])(v.getBoundingClientRect())}))"""
@@ -69,6 +70,7 @@ def _assert_videos_play(browser: Browser, expected_srcs: list[str]) -> list[dict
     assert [v["src"] for v in first] == expected_srcs
     for v in first:
         assert v["error"] is None, f"{v['src']}: MediaError code {v['error']}"
+        assert v["embedded"], f"{v['src']} is not embedded in the page"
         assert v["readyState"] >= 2, v
         assert v["width"] > 0 and v["height"] > 0, v
     # Playing: currentTime advances on every video (autoplay, muted).
@@ -76,7 +78,7 @@ def _assert_videos_play(browser: Browser, expected_srcs: list[str]) -> list[dict
                      "&& v.currentTime > 0.25)", timeout=30)
     before = {v["src"]: v["currentTime"] for v in browser.evaluate(VIDEO_STATE)}
     browser.wait_for(f"[...document.querySelectorAll('video')].every(v => "
-                     f"v.currentTime !== ({before!r})[v.currentSrc.split('/').pop()])", timeout=10)
+                     f"v.currentTime !== ({before!r})[v.dataset.file])", timeout=10)
     return first
 
 

@@ -94,6 +94,8 @@ def test_provenance_written_by_workflow_module_verifies(run, monkeypatch):
         inputs={"clip": "data/clips/expert.mp4", "reward": str(it / "reward.py"),
                 "rollout": str(it / "rollout.mp4"), "storyboard": str(it / "storyboard")},
         settings_json=json.dumps({"seed": 3}), clip_json="{}", benchmarks_dir=it / "benchmarks")
+    record = json.loads((it / "provenance.json").read_text())
+    assert record["seeds"] == {"run": 3, "train": 3, "rollout": 3}
     result = verify_run(Path("results/demo"), root, None)
     assert result.ok, result.format_table()
     assert _status(result, "iter_0/storyboard") == {"match"}

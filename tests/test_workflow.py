@@ -176,3 +176,52 @@ def test_review_page_of_the_quick_run_plays_in_chromium(quick_run, tmp_path):
         assert "Rewrite component" in text and "TERMS" in text  # critique and reward code shown
         shot = browser.screenshot(tmp_path / "quick_run_iter_1.png")
     assert shot.stat().st_size > 10_000
+
+
+def test_snakemake_reports_hold_every_iteration_page(quick_run, tmp_path):
+    """`--report report.zip` and `--report report.html` both hold the overview and every iteration's
+    page; in the single-file report each page, shown the way the report shows it (an iframe whose
+    src is the page's data: URI), plays both of its videos in Chromium."""
+    import base64
+    import re
+    import zipfile
+
+    from conftest_helpers.cdp import Browser, find_browser
+
+    repo, _ = quick_run
+    for name in ("report.zip", "report.html"):
+        snakemake(repo, "--configfile", "config/quick.yaml", "--report", str(tmp_path / name))
+
+    with zipfile.ZipFile(tmp_path / "report.zip") as zf:
+        zf.extractall(tmp_path / "unzipped")
+        names = zf.namelist()
+    assert "report/report.html" in names
+    zipped_pages = [p for p in names if p.endswith("/index.html")]
+    assert len(zipped_pages) == ITERATIONS + 1  # every iteration + the overview
+
+    html = (tmp_path / "report.html").read_text()
+    uris = re.findall(r'"data_uri": "(data:text/html;[^"]+)"', html)
+    pages = [base64.b64decode(u.split("base64,", 1)[1]).decode() for u in uris]
+    iteration_uris = [u for u, p in zip(uris, pages) if 'id="rollout-video"' in p]
+    assert len(iteration_uris) == ITERATIONS
+    assert sum("all iterations" in p for p in pages) == 1
+    assert all(len(u) < 2 * 1024 * 1024 for u in uris), [len(u) for u in uris]  # Chromium's limit
+
+    executable = find_browser()
+    if executable is None:
+        pytest.skip("Chromium not installed: run tools/install_browser.sh")
+    from test_report_browser import _assert_videos_play
+
+    outer = tmp_path / "as_in_report.html"
+    outer.write_text(f'<iframe width="1300" height="900" src="{iteration_uris[-1]}"></iframe>')
+    with Browser(executable, tmp_path / "profile") as browser:
+        browser.navigate(outer.as_uri())
+        frames = browser.child_frames()
+        assert len(frames) == 1 and frames[0]["url"].startswith("data:text/html"), frames
+        frame = browser.frame(frames[0]["id"])
+        _assert_videos_play(frame, ["expert.mp4", "rollout.mp4"])
+        assert "Rewrite component" in frame.evaluate("document.body.innerText")
+        zipped_iteration = next(tmp_path / "unzipped" / p for p in zipped_pages
+                                if 'id="rollout-video"' in (tmp_path / "unzipped" / p).read_text())
+        browser.navigate(zipped_iteration.as_uri())
+        _assert_videos_play(browser, ["expert.mp4", "rollout.mp4"])

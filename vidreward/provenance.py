@@ -66,6 +66,12 @@ def _flatten(inputs: dict[str, Any]) -> dict[str, list[str]]:
     return flat
 
 
+def _seeds(run_seed: int, iteration_dir_name: str) -> dict[str, int]:
+    """Seeds the iteration used: training is seeded with run seed + i, the rollout with the run seed."""
+    iteration = int(iteration_dir_name.removeprefix("iter_"))
+    return {"run": run_seed, "train": run_seed + iteration, "rollout": run_seed}
+
+
 def write_provenance(
     out_path: str | Path,
     inputs: dict[str, Any],
@@ -86,7 +92,7 @@ def write_provenance(
         "outputs": hashed["outputs"],
         "settings": settings,
         "clip": json.loads(clip_json),
-        "seeds": {"run": settings.get("seed", 0)},
+        "seeds": _seeds(settings.get("seed", 0), Path(out_path).parent.name),
         "packages": package_versions(),
         "platform": {"system": platform.platform(), "python": sys.version.split()[0]},
         "git": git_state(),

@@ -135,9 +135,11 @@ class Browser:
             if "method" in msg:
                 self.events.append(msg)
 
-    def evaluate(self, expression: str, await_promise: bool = False) -> Any:
+    def evaluate(self, expression: str, await_promise: bool = False,
+                 context_id: int | None = None) -> Any:
+        params: dict[str, Any] = {"contextId": context_id} if context_id is not None else {}
         res = self.send("Runtime.evaluate", expression=expression, returnByValue=True,
-                        awaitPromise=await_promise)
+                        awaitPromise=await_promise, **params)
         if "exceptionDetails" in res:
             raise CDPError(f"JS error: {res['exceptionDetails']}")
         return res.get("result", {}).get("value")
@@ -152,12 +154,13 @@ class Browser:
             time.sleep(0.05)
         raise CDPError(f"{url}: page did not finish loading in {timeout}s")
 
-    def wait_for(self, expression: str, timeout: float = 20.0, interval: float = 0.1) -> Any:
+    def wait_for(self, expression: str, timeout: float = 20.0, interval: float = 0.1,
+                 context_id: int | None = None) -> Any:
         """Poll a JS expression until it is truthy; returns its value."""
         deadline = time.monotonic() + timeout
         value = None
         while time.monotonic() < deadline:
-            value = self.evaluate(expression)
+            value = self.evaluate(expression, context_id=context_id)
             if value:
                 return value
             time.sleep(interval)
@@ -175,6 +178,14 @@ class Browser:
         path = Path(path)
         path.write_bytes(base64.b64decode(data))
         return path
+
+    def child_frames(self) -> list[dict[str, Any]]:
+        """The main page's child frames as CDP ``Frame`` dicts (``id``, ``url``...)."""
+        tree = self.send("Page.getFrameTree")["frameTree"]
+        return [child["frame"] for child in tree.get("childFrames", [])]
+
+    def frame(self, frame_id: str) -> "Frame":
+        return Frame(self, frame_id)
 
     def console_errors(self) -> list[str]:
         out = []
@@ -206,3 +217,18 @@ class Browser:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Frame:
+    """``evaluate``/``wait_for`` inside one child frame (an isolated world: its DOM, not its globals)."""
+
+    def __init__(self, browser: Browser, frame_id: str) -> None:
+        self.browser = browser
+        self.context_id = browser.send("Page.createIsolatedWorld", frameId=frame_id,
+                                       worldName="vidreward-test")["executionContextId"]
+
+    def evaluate(self, expression: str, await_promise: bool = False) -> Any:
+        return self.browser.evaluate(expression, await_promise, context_id=self.context_id)
+
+    def wait_for(self, expression: str, timeout: float = 20.0, interval: float = 0.1) -> Any:
+        return self.browser.wait_for(expression, timeout, interval, context_id=self.context_id)

@@ -1,8 +1,9 @@
 """Self-contained HTML review pages: expert clip and robot rollout side by side, critique, reward code.
 
-Each page is a directory (``index.html`` plus the files it shows, referenced by relative paths) so it
-can be registered in the Snakemake report as ``report(directory(...), htmlindex="index.html")``
-(which needs ``snakemake --report report.zip``) and also be opened straight from disk.
+Each page is a directory holding one ``index.html`` with its videos and images embedded (see
+``vidreward.report.media``), registered in the Snakemake report as
+``report(directory(...), htmlindex="index.html")``: it works in ``snakemake --report report.html`` and
+``report.zip`` alike, and opens straight from disk.
 """
 
 from __future__ import annotations
@@ -13,16 +14,21 @@ import html
 import json
 import logging
 import math
-import re
 import shutil
-import subprocess
-from dataclasses import dataclass
+import tempfile
 from importlib import resources
 from pathlib import Path
 from string import Template
 from typing import Any, Iterable
 
 from vidreward.errors import VidrewardError
+from vidreward.report.media import (
+    PAGE_BYTES_LIMIT,
+    data_uri,
+    probe_video,
+    small_video_uri,
+    video_warning,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,103 +52,6 @@ def _css() -> str:
 
 def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
-
-
-# --------------------------------------------------------------------------- video probing
-
-
-@dataclass
-class VideoInfo:
-    """What ffmpeg says about a video's first video stream."""
-
-    codec: str | None = None
-    profile: str | None = None
-    pix_fmt: str | None = None
-    width: int | None = None
-    height: int | None = None
-    fps: float | None = None
-    duration_s: float | None = None
-    error: str | None = None
-
-    @property
-    def browser_playable(self) -> bool:
-        """H.264 in 4:2:0 8-bit with even dimensions: what every Chromium/Firefox/Safari plays."""
-        return (
-            self.codec == "h264"
-            and self.pix_fmt in ("yuv420p", "yuvj420p")
-            and self.width is not None
-            and self.height is not None
-            and self.width % 2 == 0
-            and self.height % 2 == 0
-        )
-
-    def describe(self) -> str:
-        if self.error:
-            return f"(not probed: {self.error})"
-        parts = []
-        if self.codec:
-            parts.append(self.codec + (f" {self.profile}" if self.profile else ""))
-        if self.pix_fmt:
-            parts.append(self.pix_fmt)
-        if self.width and self.height:
-            parts.append(f"{self.width}×{self.height}")
-        if self.fps:
-            parts.append(f"{self.fps:g} fps")
-        if self.duration_s is not None:
-            parts.append(f"{self.duration_s:.2f} s")
-        return ", ".join(parts)
-
-
-_STREAM_RE = re.compile(r"Stream #\S+.*?: Video: (?P<codec>\w+)(?: \((?P<profile>[^)]*)\))?(?P<rest>.*)")
-_DURATION_RE = re.compile(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)")
-
-
-def probe_video(path: str | Path) -> VideoInfo:
-    """Codec, pixel format, size, fps and duration of ``path`` via the ffmpeg bundled by imageio-ffmpeg."""
-    try:
-        import imageio_ffmpeg
-
-        exe = imageio_ffmpeg.get_ffmpeg_exe()
-    except (ImportError, RuntimeError) as exc:
-        return VideoInfo(error=f"no ffmpeg: {exc}")
-    try:
-        proc = subprocess.run([exe, "-hide_banner", "-i", str(path)], capture_output=True,
-                              text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return VideoInfo(error=str(exc))
-    info = VideoInfo()
-    for line in proc.stderr.splitlines():
-        m = _DURATION_RE.search(line)
-        if m and info.duration_s is None:
-            h, mnt, s = m.groups()
-            info.duration_s = int(h) * 3600 + int(mnt) * 60 + float(s)
-        m = _STREAM_RE.search(line)
-        if m and info.codec is None:
-            info.codec = m.group("codec")
-            info.profile = m.group("profile")
-            rest = m.group("rest")
-            pm = re.search(r",\s*([a-z0-9_]+)(?:\(|,)", rest)
-            if pm:
-                info.pix_fmt = pm.group(1)
-            sm = re.search(r"(\d{2,5})x(\d{2,5})", rest)
-            if sm:
-                info.width, info.height = int(sm.group(1)), int(sm.group(2))
-            fm = re.search(r"([\d.]+) fps", rest)
-            if fm:
-                info.fps = float(fm.group(1))
-    if info.codec is None:
-        info.error = "no video stream found"
-    return info
-
-
-def _video_warning(info: VideoInfo, what: str) -> str:
-    if info.error:
-        return f'<div class="warn">Could not check {what}: {_e(info.error)}</div>'
-    if info.browser_playable:
-        return ""
-    return (f'<div class="warn">{_e(what)} is {_e(info.describe())}; browsers play H.264 '
-            f'yuv420p with even width and height only. Re-encode it (imageio: '
-            f'<code>codec="libx264", pixelformat="yuv420p"</code>).</div>')
 
 
 # --------------------------------------------------------------------------- markdown
@@ -263,30 +172,21 @@ def _read_train_log(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
-def _copy(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dst)
-
-
 # The critique stage writes the frames its critic saw under critic/storyboard/.
 STORYBOARD_DIRS = ("critic/storyboard", "storyboard")
 
 
-def _storyboard(iter_dir: Path, out_dir: Path) -> str:
+def _storyboard(iter_dir: Path) -> str:
     src = next(
         (iter_dir / d for d in STORYBOARD_DIRS if (iter_dir / d).is_dir()), iter_dir / "storyboard"
     )
-    dst = out_dir / "storyboard"
-    if dst.exists():
-        shutil.rmtree(dst)
     frames = sorted(p for p in src.glob("*") if p.suffix.lower() in STORYBOARD_EXTS) \
         if src.is_dir() else []
     if not frames:
         return '<p class="muted">No storyboard frames were written for this iteration.</p>'
     figs = []
     for p in frames:
-        _copy(p, dst / p.name)
-        figs.append(f'<figure><img src="storyboard/{_e(p.name)}" alt="{_e(p.stem)}">'
+        figs.append(f'<figure><img src="{data_uri(p)}" data-file="{_e(p.name)}" alt="{_e(p.stem)}">'
                     f"<figcaption>{_e(p.name)}</figcaption></figure>")
     return '<div class="storyboard">' + "".join(figs) + "</div>"
 
@@ -310,7 +210,7 @@ def _critique_sections(iter_dir: Path) -> tuple[str, dict[str, Any]]:
     return '<p class="muted">No critique was written for this iteration.</p>', data
 
 
-def _training(iter_dir: Path, out_dir: Path) -> tuple[str, list[tuple[str, Any]]]:
+def _training(iter_dir: Path) -> tuple[str, list[tuple[str, Any]]]:
     """(training section HTML, headline rows for the summary table)."""
     log_path = iter_dir / "train_log.csv"
     if not log_path.is_file():
@@ -319,9 +219,11 @@ def _training(iter_dir: Path, out_dir: Path) -> tuple[str, list[tuple[str, Any]]
 
     rows = _read_train_log(log_path)
     try:
-        plot_training_curves(log_path, out_dir / "training.png")
-        parts = ['<img class="plot" id="training-plot" src="training.png" '
-                 'alt="training curves: mean return and reward components vs environment steps">']
+        with tempfile.TemporaryDirectory(prefix="vidreward-plot-") as tmp:
+            png = plot_training_curves(log_path, Path(tmp) / "training.png")
+            parts = [f'<img class="plot" id="training-plot" src="{data_uri(png)}" '
+                     'data-file="training.png" alt="training curves: mean return and reward '
+                     'components vs environment steps">']
     except PlotError as exc:
         log.warning("training plot skipped: %s", exc)
         parts = [f'<div class="warn">No training plot: {_e(exc)}</div>']
@@ -343,29 +245,44 @@ def _training(iter_dir: Path, out_dir: Path) -> tuple[str, list[tuple[str, Any]]
 # --------------------------------------------------------------------------- pages
 
 
+# What older versions of the pages wrote beside index.html; removed so the page dir holds one file.
+_STALE = ("expert.mp4", "rollout.mp4", "training.png", "summary.png", "storyboard")
+
+
 def _prepare_out_dir(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("index.html", "expert.mp4", "rollout.mp4", "training.png"):
-        p = out_dir / name
-        if p.exists():
+    for p in [out_dir / n for n in ("index.html", *_STALE)] + list(out_dir.glob("iter_*.mp4")):
+        if p.is_dir():
+            shutil.rmtree(p)
+        elif p.exists():
             p.unlink()
 
 
-def _video_figure(src: Path, name_in_page: str, out_dir: Path, what: str) -> tuple[str, str, str]:
-    """Copy a video into the page dir; return (caption name, metadata line, warning HTML)."""
+def _video_meta(src: Path, what: str) -> tuple[str, str, str]:
+    """(caption name, metadata line, warning HTML) of a video shown on a page."""
     info = probe_video(src)
-    _copy(src, out_dir / name_in_page)
     if not info.browser_playable:
         log.warning("%s (%s) may not play in a browser: %s", what, src, info.describe())
-    return _e(src.name), _e(info.describe()), _video_warning(info, what)
+    return _e(src.name), _e(info.describe()), video_warning(info, what)
+
+
+def _write_page(out_dir: Path, page: str) -> Path:
+    index = out_dir / "index.html"
+    index.write_text(page, encoding="utf-8")
+    size = index.stat().st_size
+    if size > PAGE_BYTES_LIMIT:
+        log.warning("%s is %.1f MB: over %.1f MB, browsers will not show it inside a single-file "
+                    "`snakemake --report report.html`; use `--report report.zip` or open it directly",
+                    index, size / 1e6, PAGE_BYTES_LIMIT / 1e6)
+    return index
 
 
 def build_iteration_page(iter_dir: Path, expert_clip: Path, out_dir: Path,
                          prev_iter_dir: Path | None, title: str) -> Path:
     """Write ``out_dir/index.html`` reviewing one iteration; returns the index path.
 
-    ``out_dir`` receives copies of the expert clip (``expert.mp4``) and the rollout (``rollout.mp4``),
-    the storyboard frames (``storyboard/``) and the training plot (``training.png``). Reads from
+    The page embeds the expert clip and the rollout (``data-file`` ``expert.mp4`` / ``rollout.mp4``),
+    the storyboard frames and the training plot. Reads from
     ``iter_dir``: ``rollout.mp4`` and ``reward.py`` (required), ``critique.md``/``critique.json``,
     ``train_log.csv``, ``storyboard/`` (optional). The diff is against ``prev_iter_dir/reward.py``.
     """
@@ -385,13 +302,11 @@ def build_iteration_page(iter_dir: Path, expert_clip: Path, out_dir: Path,
 
     _prepare_out_dir(out_dir)
     iter_name = iter_dir.name
-    expert_name, expert_meta, expert_warn = _video_figure(expert_clip, "expert.mp4", out_dir,
-                                                          "Expert clip")
-    rollout_name, rollout_meta, rollout_warn = _video_figure(rollout, "rollout.mp4", out_dir,
-                                                             "Robot rollout")
+    expert_name, expert_meta, expert_warn = _video_meta(expert_clip, "Expert clip")
+    rollout_name, rollout_meta, rollout_warn = _video_meta(rollout, "Robot rollout")
     new_code = reward_py.read_text()
     critique_html, critique = _critique_sections(iter_dir)
-    training, headline = _training(iter_dir, out_dir)
+    training, headline = _training(iter_dir)
 
     gap = critique.get("gap")
     summary_rows: list[tuple[str, Any]] = [
@@ -424,21 +339,19 @@ def build_iteration_page(iter_dir: Path, expert_clip: Path, out_dir: Path,
         title=_e(title),
         subtitle=_e(f"{iter_dir.as_posix()} — expert clip {expert_clip.as_posix()}"),
         css=_css(),
-        expert_src="expert.mp4",
-        rollout_src="rollout.mp4",
+        expert_src=data_uri(expert_clip, "video/mp4"),
+        rollout_src=data_uri(rollout, "video/mp4"),
         expert_name=expert_name, expert_meta=expert_meta, expert_warn=expert_warn,
         rollout_name=rollout_name, rollout_meta=rollout_meta, rollout_warn=rollout_warn,
         iter_name=_e(iter_name),
         summary_html=summary_html,
         training_html=training,
-        storyboard_html=_storyboard(iter_dir, out_dir),
+        storyboard_html=_storyboard(iter_dir),
         critique_html=critique_html,
         diff_html=diff_section,
         code_html=code_html(new_code),
     )
-    index = out_dir / "index.html"
-    index.write_text(page, encoding="utf-8")
-    return index
+    return _write_page(out_dir, page)
 
 
 def _iter_dirs(run_dir: Path) -> list[Path]:
@@ -457,25 +370,25 @@ def build_run_index(run_dir: Path, expert_clip: Path, out_dir: Path, title: str,
     iters = [d for d in _iter_dirs(run_dir) if (d / "rollout.mp4").is_file()]
     if not iters:
         raise ReportError(f"{run_dir}: no iter_<i>/rollout.mp4 found; cannot build the run page")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for old in list(out_dir.glob("iter_*.mp4")) + [out_dir / "summary.png", out_dir / "index.html"]:
-        if old.exists():
-            old.unlink()
+    _prepare_out_dir(out_dir)
 
+    # Many videos on one page: rollouts are shown re-encoded small so the page stays embeddable.
     figs = []
-    name, meta, warn = _video_figure(expert_clip, "expert.mp4", out_dir, "Expert clip")
-    figs.append('<figure><video id="expert-video" src="expert.mp4" autoplay loop muted playsinline '
+    name, meta, warn = _video_meta(expert_clip, "Expert clip")
+    figs.append(f'<figure><video id="expert-video" src="{data_uri(expert_clip, "video/mp4")}" '
+                'data-file="expert.mp4" autoplay loop muted playsinline '
                 f'controls preload="auto"></video><figcaption><span class="what">Expert clip (the '
                 f'motion to imitate):</span> {name}<span class="meta">{meta}</span>{warn}'
                 "</figcaption></figure>")
     for d in iters:
         fname = f"{d.name}.mp4"
-        _, meta, warn = _video_figure(d / "rollout.mp4", fname, out_dir, f"Rollout {d.name}")
+        _, meta, warn = _video_meta(d / "rollout.mp4", f"Rollout {d.name}")
         gap = None
         if (d / "critique.json").is_file():
             gap = json.loads((d / "critique.json").read_text()).get("gap")
         gap_txt = f" — gap {_fmt(gap)}" if gap is not None else ""
-        figs.append(f'<figure><video src="{_e(fname)}" autoplay loop muted playsinline controls '
+        figs.append(f'<figure><video src="{small_video_uri(d / "rollout.mp4")}" '
+                    f'data-file="{_e(fname)}" autoplay loop muted playsinline controls '
                     f'preload="auto"></video><figcaption><span class="what">Robot rollout, '
                     f"{_e(d.name)}{_e(gap_txt)}</span><span class=\"meta\">{meta}</span>{warn}"
                     "</figcaption></figure>")
@@ -489,9 +402,10 @@ def build_run_index(run_dir: Path, expert_clip: Path, out_dir: Path, title: str,
             rows = list(csv.DictReader(fh))
         cols = [c for c in ("iteration", "gap", "critic", "n_problems", "n_edits", "env_steps",
                             "mean_return", "wall_s") if rows and c in rows[0]]
-        plot_summary(summary_csv, out_dir / "summary.png")
-        plot_html = ('<img class="plot" id="summary-plot" src="summary.png" '
-                     'alt="gap and motion descriptors per iteration">')
+        with tempfile.TemporaryDirectory(prefix="vidreward-plot-") as tmp:
+            png = plot_summary(summary_csv, Path(tmp) / "summary.png")
+            plot_html = (f'<img class="plot" id="summary-plot" src="{data_uri(png)}" '
+                         'data-file="summary.png" alt="gap and motion descriptors per iteration">')
     else:
         rows = []
         for d in iters:
@@ -512,9 +426,7 @@ def build_run_index(run_dir: Path, expert_clip: Path, out_dir: Path, title: str,
         table_html=table_html,
         plot_html=plot_html,
     )
-    index = out_dir / "index.html"
-    index.write_text(page, encoding="utf-8")
-    return index
+    return _write_page(out_dir, page)
 
 
 def build_run_report(run_dir: str | Path, expert_clip: str | Path, summary_csv: str | Path,
