@@ -62,9 +62,12 @@ def _worker(args):
     return raw_step_rate(*args)
 
 
-def ceiling(robot: str, seconds: float, cores: int) -> tuple[float, float]:
-    """(mj_step/s per core with all cores busy, env-steps/s ceiling)."""
-    with mp.get_context("fork").Pool(cores) as pool:
+def ceiling(robot: str, seconds: float, cores: int, start_method: str = "fork") -> tuple[float, float]:
+    """(mj_step/s per core with all cores busy, env-steps/s ceiling).
+
+    ``start_method`` "spawn" is for callers that have already run torch/OpenMP work (a forked child
+    must not touch OpenMP state inherited from such a parent)."""
+    with mp.get_context(start_method).Pool(cores) as pool:
         rates = pool.map(_worker, [(robot, seconds, i) for i in range(cores)])
     total = float(sum(rates))
     return total / cores, total / get_robot(robot).frame_skip

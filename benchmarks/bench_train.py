@@ -2,12 +2,12 @@
 
 Prints figures (not a test). Run from the repository root::
 
-    MUJOCO_GL=egl .venv/bin/python benchmarks/bench_train.py            # full (~15-25 min on 2 cores)
+    MUJOCO_GL=egl .venv/bin/python benchmarks/bench_train.py            # full (~6 min on 2 cores)
     MUJOCO_GL=egl .venv/bin/python benchmarks/bench_train.py --quick    # ~2-3 min
 
-1. Physics ceiling: raw ``mujoco.mj_step`` on the simulator's own Ant model, one thread per core
-   stepping at the same time (GIL released inside mj_step), divided by the control frame skip:
-   the env-steps/s no implementation on this machine can exceed.
+1. Physics ceiling: raw ``mujoco.mj_step`` on the simulator's own model, one process per core
+   stepping at the same time (bench_sim.ceiling: env action mapping, reset when fallen), divided by
+   the control frame skip: the env-steps/s no implementation on this machine can exceed.
 2. Env only: ``BatchedSim.step`` with random actions plus the reward call and resets (SimVecEnv).
 3. Full PPO training steps/s (rollout + policy inference + GAE + PPO update), from ``train_policy``.
    Ratio = (3) / (1); the target is >= 0.75.
@@ -31,13 +31,13 @@ import csv
 import os
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import bench_sim  # noqa: E402  (same directory)
 import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -60,42 +60,14 @@ def compute_reward(root_linvel: torch.Tensor, actions: torch.Tensor
 '''
 
 
-def physics_ceiling(robot: str, seconds: float, threads: int) -> tuple[float, float, int]:
-    """(mj_step/s per core with all cores busy, env-steps/s ceiling, frame_skip)."""
-    spec = get_robot(robot)
-    model = spec.model()
-    counts = [0] * threads
-    stop = threading.Event()
-    start_barrier = threading.Barrier(threads + 1)
+def physics_ceiling(robot: str, seconds: float, cores: int) -> tuple[float, float, int]:
+    """(mj_step/s per core with all cores busy, env-steps/s ceiling, frame_skip).
 
-    def worker(i: int) -> None:
-        data = mujoco.MjData(model)
-        rng = np.random.default_rng(i)
-        ctrl = rng.uniform(-1, 1, (64, model.nu))
-        mujoco.mj_resetData(model, data)
-        start_barrier.wait()
-        n = 0
-        while not stop.is_set():
-            for k in range(500):
-                data.ctrl[:] = ctrl[k % 64]
-                mujoco.mj_step(model, data)
-            n += 500
-            if data.qpos[2] < 0.0 or not np.isfinite(data.qpos).all():
-                mujoco.mj_resetData(model, data)
-        counts[i] = n
-
-    ts = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
-    for t in ts:
-        t.start()
-    start_barrier.wait()
-    t0 = time.perf_counter()
-    time.sleep(seconds)
-    stop.set()
-    for t in ts:
-        t.join()
-    wall = time.perf_counter() - t0
-    per_core = sum(counts) / wall / threads
-    return per_core, per_core * threads / spec.frame_skip, spec.frame_skip
+    The same measurement as bench_sim.py: one process per core steps the robot's model with the
+    env's own action-to-control mapping and resets it when it falls, as the environments do.
+    """
+    per_core, env_steps_ceiling = bench_sim.ceiling(robot, seconds, cores, start_method="spawn")
+    return per_core, env_steps_ceiling, get_robot(robot).frame_skip
 
 
 def env_only_rate(robot: str, num_envs: int, steps: int, reward_path: Path) -> float:
@@ -149,7 +121,7 @@ def main() -> None:
                               "mini_epochs": args.mini_epochs}.items() if v is not None}
     base = TrainConfig.from_dict(over)
     throughput_steps = args.throughput_steps or (100_000 if quick else 400_000)
-    walk_steps = args.walk_steps if args.walk_steps is not None else (300_000 if quick else 4_000_000)
+    walk_steps = args.walk_steps if args.walk_steps is not None else (300_000 if quick else 1_500_000)
     cores = os.cpu_count() or 1
     out = args.out or Path(tempfile.mkdtemp(prefix="bench_train_"))
     out.mkdir(parents=True, exist_ok=True)
@@ -218,7 +190,7 @@ def main() -> None:
                   f"m/s, mean return {float(hit['mean_return']):.1f}, mean episode length "
                   f"{float(hit['mean_episode_length']):.0f}")
         else:
-            print(f"    NOT reached within the budget")
+            print("    NOT reached within the budget")
         print(f"    final epoch: speed {float(last['reward/forward_velocity']):.2f} m/s, mean return "
               f"{float(last['mean_return']):.1f}, mean episode length "
               f"{float(last['mean_episode_length']):.0f}, {float(last['steps_per_s']):,.0f} steps/s")

@@ -282,3 +282,28 @@ def test_each_robot_trains_and_rolls_out(robot, reward_file, tmp_path, monkeypat
     progress = [line for line in err.splitlines() if line.startswith(f"[train {robot}]")]
     assert len(progress) == 2 and "epoch 2/2" in progress[-1]
     assert all("steps/s" in line and "ETA" in line and "return" in line for line in progress)
+
+
+def test_rollout_and_update_use_their_own_thread_counts():
+    """Experience is collected with ``torch_threads`` and the PPO update runs with ``update_threads``."""
+    from vidreward.train.ppo import _split_threads
+
+    class FakeAgent:
+        def __init__(self):
+            self.seen = []
+
+        def play_steps(self):
+            self.seen.append(("rollout", torch.get_num_threads()))
+            return "batch"
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        agent = FakeAgent()
+        _split_threads(agent, update_threads=2)
+        assert agent.play_steps() == "batch"
+        assert torch.get_num_threads() == 2  # the update that follows
+        assert agent.play_steps() == "batch"
+        assert agent.seen == [("rollout", 1), ("rollout", 1)]
+    finally:
+        torch.set_num_threads(before)

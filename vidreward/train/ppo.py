@@ -296,6 +296,25 @@ def _fmt_s(s: float) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
 
+def _split_threads(agent: Any, update_threads: int) -> None:
+    """Collect experience with one torch thread and run the PPO update with ``update_threads``.
+
+    During the rollout MuJoCo's own threads occupy every core, so torch workers there only compete
+    with them; during the update the cores are free and the gradient steps use them all.
+    """
+    play_steps = agent.play_steps
+    rollout_threads = torch.get_num_threads()
+
+    def play_steps_then_update_threads():
+        torch.set_num_threads(rollout_threads)
+        try:
+            return play_steps()
+        finally:
+            torch.set_num_threads(update_threads)
+
+    agent.play_steps = play_steps_then_update_threads
+
+
 def train_policy(reward_path: str | Path, robot: str, cfg: TrainConfig, out_dir: str | Path,
                  init_checkpoint: str | Path | None = None) -> TrainResult:
     """Train ``robot`` with PPO on the reward code in ``reward_path``; artifacts go to ``out_dir``.
@@ -343,6 +362,7 @@ def train_policy(reward_path: str | Path, robot: str, cfg: TrainConfig, out_dir:
                     raise ConfigError(f"{init_checkpoint}: cannot warm-start from this checkpoint "
                                       f"(network differs from train config units={list(cfg.units)}"
                                       f"): {exc}") from exc
+            _split_threads(agent, cfg.update_threads or (os.cpu_count() or 1))
             monitor.start()
             agent.train()
             wall = time.perf_counter() - monitor.t0
