@@ -60,7 +60,7 @@ def test_params_yaml_overrides_only_the_named_run(tmp_path):
     run = config["runs"]["ant_cmu_jumps"]
     assert run["iterations"] == 2
     assert run["train"]["total_env_steps"] == 1234
-    assert run["train"]["num_envs"] == 512  # untouched keys survive the merge
+    assert run["train"]["num_envs"] == 256  # untouched keys survive the merge
     other = copy.deepcopy(base_config())
     params.write_text("run: not_in_this_config\niterations: 9\n")
     assert apply_params(other, params) == base_config()

@@ -1,0 +1,48 @@
+"""Smoke tests of the benchmark scripts: each runs tiny and prints its figures and ratios.
+
+The figures themselves are not asserted (they depend on the machine and its load); the tests check
+that every promised figure is printed and is a positive number.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = REPO / "benchmarks"
+
+
+def _run(*args: str) -> str:
+    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    proc = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True,
+                          env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def test_bench_sim_prints_ceiling_batched_rate_ratio_and_render_fps():
+    out = _run(str(BENCH / "bench_sim.py"), "--robots", "ant", "--envs", "16", "--seconds", "0.3")
+    row = next(line for line in out.splitlines() if line.startswith("ant "))
+    m = re.match(r"ant\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)fps", row)
+    assert m, row
+    frame_skip, raw, busy, ceiling, batched, ratio, fps = m.groups()
+    assert int(frame_skip) == 5 and min(int(raw), int(busy), int(ceiling), int(batched)) > 0
+    assert float(ratio) == pytest.approx(int(batched) / int(ceiling), abs=0.01)
+    assert float(fps) > 0
+
+
+def test_bench_train_prints_ceiling_training_rate_ratio_and_time_to_walk(tmp_path):
+    out = _run(str(BENCH / "bench_train.py"), "--quick", "--robot", "ant", "--num-envs", "16",
+               "--horizon", "16", "--minibatch", "256", "--throughput-steps", "2048",
+               "--walk-steps", "1024", "--out", str(tmp_path))
+    ceiling = re.search(r"-> ceiling ([\d,]+) env-steps/s", out)
+    training = re.search(r"\[3\] PPO training steps/s: median ([\d,]+) .*ratio to physics ceiling: "
+                         r"median ([\d.]+)", out)
+    assert ceiling and training, out
+    assert int(ceiling.group(1).replace(",", "")) > 0 and float(training.group(2)) > 0
+    assert "[4] time to walk" in out and ("REACHED" in out or "NOT reached" in out)
+    assert (tmp_path / "walk" / "train_log.csv").is_file()
