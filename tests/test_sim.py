@@ -316,3 +316,14 @@ def test_anymal_source_choice(monkeypatch):
         anymal_source()
     monkeypatch.delenv("VIDREWARD_ANYMAL_SOURCE")
     assert anymal_source() in ("builtin", "menagerie")
+
+
+def test_anymal_from_menagerie_without_the_files_fails_naming_the_remedy(monkeypatch, tmp_path):
+    """Asking for the real ANYmal C when Menagerie cannot fetch it: a clear error, no hang."""
+    from vidreward.sim.robots import _build_anymal_menagerie
+
+    monkeypatch.delenv("MENAGERIE_ROOT", raising=False)
+    monkeypatch.setenv("MENAGERIE_CACHE_DIR", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("MENAGERIE_BASE_URL", "http://127.0.0.1:9/assets")  # nothing listens there
+    with pytest.raises(ConfigError, match=r"anybotics_anymal_c.*MENAGERIE_ROOT.*builtin"):
+        _build_anymal_menagerie()
