@@ -327,3 +327,44 @@ def test_anymal_from_menagerie_without_the_files_fails_naming_the_remedy(monkeyp
     monkeypatch.setenv("MENAGERIE_BASE_URL", "http://127.0.0.1:9/assets")  # nothing listens there
     with pytest.raises(ConfigError, match=r"anybotics_anymal_c.*MENAGERIE_ROOT.*builtin"):
         _build_anymal_menagerie()
+
+
+def test_anymal_menagerie_loader_on_a_menagerie_layout(monkeypatch, tmp_path):
+    """The Menagerie path (MENAGERIE_ROOT/anybotics_anymal_c/scene.xml, unnamed foot spheres on the
+    shanks) gets named feet, touch sensors, a tracking camera, and runs in the batched simulator.
+
+    The real Menagerie files cannot be fetched offline, so the scene here is the built-in model
+    written out in Menagerie's layout with the foot names removed."""
+    from vidreward.sim import make_sim
+    from vidreward.sim.robots import ANYMAL_LEGS, _compiled, anymal_builtin_spec
+
+    spec = anymal_builtin_spec()
+    for leg in ANYMAL_LEGS:
+        spec.geom(f"{leg}_foot").name = ""
+    scene = tmp_path / "anybotics_anymal_c" / "scene.xml"
+    scene.parent.mkdir()
+    scene.write_text(spec.to_xml())
+    monkeypatch.setenv("MENAGERIE_ROOT", str(tmp_path))
+    monkeypatch.setenv("VIDREWARD_ANYMAL_SOURCE", "menagerie")
+    _compiled.cache_clear()
+    try:
+        model = get_robot("anymal").model()
+        for leg in ANYMAL_LEGS:
+            assert mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, f"{leg}_foot") >= 0
+        touch = [i for i in range(model.nsensor)
+                 if model.sensor_type[i] == mujoco.mjtSensor.mjSENS_TOUCH]
+        assert len(touch) == len(ANYMAL_LEGS)
+        assert mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, "track") >= 0
+        sim = make_sim("anymal", 4, seed=0)
+        try:
+            for _ in range(5):
+                result = sim.step(torch.zeros(4, sim.robot.action_dim))
+            state = sim.state()
+            assert torch.isfinite(state["root_pos"]).all()
+            assert state["foot_contact_forces"].shape == (4, len(ANYMAL_LEGS))
+            assert (state["foot_contact_forces"] > 0).any(), "standing robot has no foot contact"
+            assert not result.terminated.any()
+        finally:
+            sim.close()
+    finally:
+        _compiled.cache_clear()  # later tests build the built-in model again

@@ -314,6 +314,15 @@ def _build_anymal_menagerie() -> mujoco.MjModel:
 
 def _build_anymal_builtin() -> mujoco.MjModel:
     """ANYmal-C-class quadruped from primitives: ANYmal C's link lengths, masses and servo gains."""
+    spec = anymal_builtin_spec()
+    _add_foot_sensors(spec, [(leg, f"{leg}_foot") for leg in ANYMAL_LEGS], scale=1.5)
+    _ensure_camera(spec, "base", "track", 3.0, 0.2)
+    return _finish(spec)
+
+
+def anymal_builtin_spec() -> mujoco.MjSpec:
+    """The built-in quadruped as a plain MJCF spec (bodies, joints, PD actuators, floor; no sensors
+    or camera), laid out and named like Menagerie's ANYmal C."""
     spec = mujoco.MjSpec()
     spec.modelname = "anymal_c_builtin"
     spec.option.timestep = 0.002
@@ -392,9 +401,7 @@ def _build_anymal_builtin() -> mujoco.MjModel:
     for leg in ANYMAL_LEGS:  # thighs overlap the base box at the hips, as on the robot
         spec.add_exclude(bodyname1="base", bodyname2=f"{leg}_THIGH")
         spec.add_exclude(bodyname1="base", bodyname2=f"{leg}_HIP")
-    _add_foot_sensors(spec, [(leg, f"{leg}_foot") for leg in ANYMAL_LEGS], scale=1.5)
-    _ensure_camera(spec, "base", "track", 3.0, 0.2)
-    return _finish(spec)
+    return spec
 
 
 def _build_anymal() -> mujoco.MjModel:
