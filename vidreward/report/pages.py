@@ -360,10 +360,11 @@ def _iter_dirs(run_dir: Path) -> list[Path]:
 
 
 def build_run_index(run_dir: Path, expert_clip: Path, out_dir: Path, title: str,
-                    summary_csv: Path | None = None) -> Path:
+                    summary_csv: Path | None = None, summary_png: Path | None = None) -> Path:
     """Write ``out_dir/index.html``: the expert clip next to every iteration's rollout, a table of
     per-iteration results (from ``summary_csv``, default ``run_dir/summary.csv``, else from each
-    iteration's critique.json) and the summary plot. Returns the index path."""
+    iteration's critique.json) and the summary plot, also kept at ``summary_png`` when given.
+    Returns the index path."""
     run_dir, expert_clip, out_dir = Path(run_dir), Path(expert_clip), Path(out_dir)
     if not expert_clip.is_file():
         raise ReportError(f"{expert_clip}: expert clip not found; cannot build the run page")
@@ -403,7 +404,7 @@ def build_run_index(run_dir: Path, expert_clip: Path, out_dir: Path, title: str,
         cols = [c for c in ("iteration", "gap", "critic", "n_problems", "n_edits", "env_steps",
                             "mean_return", "wall_s") if rows and c in rows[0]]
         with tempfile.TemporaryDirectory(prefix="vidreward-plot-") as tmp:
-            png = plot_summary(summary_csv, Path(tmp) / "summary.png")
+            png = plot_summary(summary_csv, summary_png or Path(tmp) / "summary.png")
             plot_html = (f'<img class="plot" id="summary-plot" src="{data_uri(png)}" '
                          'data-file="summary.png" alt="gap and motion descriptors per iteration">')
     else:
@@ -432,9 +433,5 @@ def build_run_index(run_dir: Path, expert_clip: Path, out_dir: Path, title: str,
 def build_run_report(run_dir: str | Path, expert_clip: str | Path, summary_csv: str | Path,
                      page_dir: str | Path, plot_png: str | Path, title: str) -> Path:
     """The run's overview page (``page_dir/index.html``) plus its summary plot at ``plot_png``."""
-    from vidreward.report.plots import plot_summary
-
-    index = build_run_index(Path(run_dir), Path(expert_clip), Path(page_dir), title,
-                            summary_csv=Path(summary_csv))
-    plot_summary(summary_csv, plot_png)
-    return index
+    return build_run_index(Path(run_dir), Path(expert_clip), Path(page_dir), title,
+                           summary_csv=Path(summary_csv), summary_png=Path(plot_png))

@@ -26,6 +26,14 @@ from vidreward.sim.robots import get_robot
 BACKENDS = ("rollout", "python")
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask; the CPU count where there is none)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def default_threads() -> int:
     """Threads for the rollout backend: VIDREWARD_SIM_THREADS, else the usable CPU count."""
     env = os.environ.get("VIDREWARD_SIM_THREADS")
@@ -37,10 +45,7 @@ def default_threads() -> int:
         if value < 1:
             raise ConfigError(f"VIDREWARD_SIM_THREADS={env!r} must be >= 1")
         return value
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - non-Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cpus()
 
 
 class _ForwardMixin:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import math
-import os
 import random
 import sys
 import time
@@ -30,6 +29,7 @@ import torch
 
 from vidreward.errors import ConfigError
 from vidreward.reward.loader import load_reward_file
+from vidreward.sim.batched import usable_cpus
 from vidreward.train.config import TrainConfig
 from vidreward.train.vecenv import SimVecEnv, quiet_rl_games, register_vecenv, unregister_vecenv
 
@@ -75,7 +75,7 @@ class TrainResult:
 def rl_games_params(cfg: TrainConfig, robot: str, env_name: str, train_dir: Path,
                     env_info: dict[str, Any] | None = None) -> dict[str, Any]:
     """The rl-games ``params`` dict for ``cfg`` (CPU, no torch.compile, in-process env)."""
-    threads = cfg.torch_threads or (os.cpu_count() or 1)
+    threads = cfg.torch_threads or usable_cpus()
     config: dict[str, Any] = {
         "name": robot,
         "full_experiment_name": "run",
@@ -362,7 +362,7 @@ def train_policy(reward_path: str | Path, robot: str, cfg: TrainConfig, out_dir:
                     raise ConfigError(f"{init_checkpoint}: cannot warm-start from this checkpoint "
                                       f"(network differs from train config units={list(cfg.units)}"
                                       f"): {exc}") from exc
-            _split_threads(agent, cfg.update_threads or (os.cpu_count() or 1))
+            _split_threads(agent, cfg.update_threads or usable_cpus())
             monitor.start()
             agent.train()
             wall = time.perf_counter() - monitor.t0
