@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -114,12 +115,12 @@ def test_nan_output_is_rejected():
     # divides by the speed: NaN for the env at rest in the sample batch
     code = _body("v = root_linvel[:, 0] / root_linvel.norm(dim=1)\nreturn v, {'v': v}", "root_linvel")
     err = _runtime_error(code)
-    assert err.check == "finite" and "env(s) [0]" in str(err)
+    assert err.check == "finite" and "the env at rest right after a reset" in str(err)
 
 
 def test_wrong_shape_is_rejected():
     err = _runtime_error(_body("return actions, {}", "actions"), robot="humanoid")
-    assert err.check == "shape" and "[8, 17]" in str(err)
+    assert err.check == "shape" and re.search(r"got \[\d+, 17\]", str(err))
 
 
 def test_components_not_a_dict_is_rejected():
@@ -141,28 +142,45 @@ def test_exception_reports_traceback_tail():
 
 
 def test_in_place_modification_of_state_is_rejected():
-    assert _runtime_error(_body("up_proj.mul_(2.0)\nreturn up_proj, {}")).check == "inplace"
+    assert _runtime_error(_body("up_proj[0] = 5.0\nreturn up_proj, {}")).check == "inplace"
+
+
+def test_in_place_methods_and_augmented_assignment_never_write_state():
+    err = _runtime_error(_body("up_proj.mul_(2.0)\nreturn up_proj, {}"))
+    assert err.check == "runtime" and "'.mul_' of Tensor is not available to reward code" in str(err)
+    # x += 1 is computed out of place: the state tensor is unchanged, so the inplace check passes
+    report = validate_reward_code(_body("up_proj += 1.0\nreturn up_proj, {'up': up_proj}"), "ant")
+    assert report.components == ["up"] and report.reward_stats["max"] > 1.0
 
 
 def test_sandbox_blocks_files_and_imports_without_the_static_check():
-    """Defence in depth: the child refuses open() and imports even when the AST check is bypassed."""
+    """Defence in depth: run_in_sandbox skips the AST allowlist, and the execution model still
+    leaves no way to a file or to a module."""
     probe = """
-blocked = []
+blocked = 0.0
 try:
     open('/etc/passwd').read()
-except Exception as exc:
-    blocked.append(type(exc).__name__)
+except NameError:
+    blocked += 1.0
 try:
-    __import__('socket')
-except ImportError as exc:
-    blocked.append('ImportError')
-flag = torch.full_like(up_proj, float(len(blocked)))
-return flag, {blocked[0]: flag, blocked[1]: flag}
+    import socket
+except ImportError:
+    blocked += 1.0
+try:
+    from torch import os
+except ImportError:
+    blocked += 1.0
+try:
+    torch.sys
+except AttributeError:
+    blocked += 1.0
+flag = torch.full_like(up_proj, blocked)
+return flag, {"blocked": flag}
 """
     result = run_in_sandbox(_body(probe), robot_dims("ant").to_dict(), timeout_s=5)
     assert result.ok, result.message
-    assert result.components == ["NameError", "ImportError"]
-    assert result.reward_stats["min"] == 2.0
+    assert result.components == ["blocked"]
+    assert result.reward_stats["min"] == 4.0
 
 
 def test_debug_entry_point_runs_one_payload():

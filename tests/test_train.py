@@ -7,6 +7,7 @@ learning. Each robot runs a couple of epochs and a short rollout.
 from __future__ import annotations
 
 import csv
+import json
 import os
 from pathlib import Path
 
@@ -213,6 +214,52 @@ def test_reward_with_wrong_output_fails_naming_the_file(tmp_path):
                    "    r = root_linvel[:, 0].sum()\n    return r, {'fwd': r}\n")
     with pytest.raises(RewardCodeError, match="scalar_reward.py.*shape"):
         train_policy(bad, "ant", tiny_cfg(), tmp_path / "out")
+
+
+def _forge_validation_record(reward: Path) -> None:
+    """A validation record that matches the file: the checks at validation are bypassed."""
+    from vidreward.reward.loader import reward_digest, validation_record_path
+
+    validation_record_path(reward).write_text(json.dumps({"sha256": reward_digest(reward.read_text())}))
+
+
+def test_nan_that_appears_only_during_training_stops_it_naming_the_term(tmp_path):
+    reward = tmp_path / "reward.py"
+    reward.write_text(
+        "import torch\n\ndef compute_reward(up_proj, episode_time):\n"
+        "    late = torch.where(episode_time > 0.3, up_proj * float('nan'), up_proj)\n"
+        "    fine = 0.5 * up_proj\n"
+        "    return late + fine, {'late': late, 'fine': fine}\n")
+    _forge_validation_record(reward)
+    with pytest.raises(RewardCodeError) as info:
+        train_policy(reward, "ant", tiny_cfg(), tmp_path / "out")
+    msg = str(info.value)
+    assert info.value.check == "finite" and str(reward) in msg
+    assert "non-finite term(s): late" in msg and "after 6 training steps" in msg  # t = 0.35 s on the 7th
+    assert not (tmp_path / "out" / "policy.pth").exists()
+
+
+def test_hand_edited_reward_is_validated_again_before_training_and_rollout(ant_run, tmp_path):
+    from vidreward.reward.validate import validate_reward_code
+
+    result, _ = ant_run
+    reward = tmp_path / "reward.py"
+    reward.write_text(REWARD_CODE)
+    report = validate_reward_code(REWARD_CODE, "ant", origin=str(reward))
+    (tmp_path / "reward_validation.json").write_text(json.dumps(report.to_dict()))
+    canary = tmp_path / "pwned"
+    reward.write_text(f"import os\nos.system('touch {canary}')\n" + REWARD_CODE)
+    for run in (lambda: train_policy(reward, "ant", tiny_cfg(), tmp_path / "out"),
+                lambda: rollout_policy(result.policy_path, reward, "ant", tmp_path / "r", steps=5, seed=0)):
+        with pytest.raises(RewardCodeError) as info:
+            run()
+        assert "changed since it was validated" in str(info.value)
+        assert "'import os' is not allowed" in str(info.value) and info.value.check == "allowlist"
+    assert not canary.exists() and not (tmp_path / "out" / "policy.pth").exists()
+    # an edit that still validates is accepted (validated again, not trusted from the record)
+    reward.write_text(REWARD_CODE.replace("2.5", "1.5"))
+    rollout_policy(result.policy_path, reward, "ant", tmp_path / "r", steps=5, seed=0)
+    assert (tmp_path / "r" / "trajectory.npz").is_file()
 
 
 # ----------------------------------------------------------------------------- rollout

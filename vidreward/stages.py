@@ -10,6 +10,7 @@ from pathlib import Path
 from vidreward.backends import make_critic, make_rewriter
 from vidreward.critic.base import Critique, CritiqueInput
 from vidreward.reflection import training_statistics
+from vidreward.reward.confine import confine_process
 from vidreward.reward.env_context import environment_context
 from vidreward.reward.validate import validate_reward_code
 from vidreward.rewriter.base import RewriteVideos, TaskSpec
@@ -122,6 +123,7 @@ def train_stage(
     from vidreward.train.ppo import train_policy
 
     cfg = TrainConfig.from_dict({**json.loads(train_json), "seed": seed})
+    confine_process(write_dirs=[Path(policy_out).parent])  # before any reward code is loaded
     train_policy(reward_path, robot, cfg, Path(policy_out).parent, init_checkpoint=init_checkpoint)
 
 
@@ -138,6 +140,7 @@ def render_stage(
     from vidreward.train.rollout import rollout_policy
 
     rollout = json.loads(rollout_json)
+    confine_process(write_dirs=[Path(video_out).parent, Path(trajectory_out).parent])
     steps = max(1, round(rollout["seconds"] / get_robot(robot).dt))
     return rollout_policy(
         policy_path,

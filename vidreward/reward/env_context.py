@@ -91,18 +91,23 @@ def environment_context(robot: str | Any) -> str:
         "1. Define exactly one top-level function `compute_reward(...)`. Each parameter must be the name "
         "of a state field above (ask only for the fields you use); no *args or **kwargs.",
         "2. Return `(reward, components)`: `reward` a float tensor of shape [N]; `components` a dict "
-        "mapping a component name (str) to a float tensor of shape [N]. Components are logged per "
-        "epoch as `reward/<name>`; make them the weighted terms that add up to the reward.",
+        "mapping a component name to a float tensor of shape [N]. Write each name as a string "
+        "literal (`components[\"upright\"] = ...`) of lower-case letters, digits and underscores "
+        "(at most 48 characters). Components are logged per epoch as `reward/<name>`; make them the "
+        "weighted terms that add up to the reward.",
         "3. Work on the whole batch with torch operations (no Python loops over environments). Every "
-        "value must be finite for every state, including a robot at rest (zero velocities, zero "
-        "actions, episode_time 0), a robot in flight (all contact forces 0) and a robot upside down: "
-        "guard divisions.",
-        "4. Treat the state tensors as read-only: do not modify them in place.",
-        "5. Allowed imports: `import torch` (and torch submodules such as torch.nn.functional), "
-        "`import math`, `from torch import ...`, `from typing import ...`, "
-        "`from __future__ import annotations`. Nothing else: no file, network or process access, "
-        "no open/exec/eval/getattr, no double-underscore names, no torch.load/save/hub/utils/cuda, "
-        "no global state (torch.manual_seed, set_default_dtype, ...).",
+        "value must be finite for every state and every step, including a robot at rest (zero "
+        "velocities, zero actions, episode_time 0), a robot in flight (all contact forces 0) and a "
+        "robot upside down: guard divisions.",
+        "4. Treat the state tensors as read-only: no in-place methods (`x.add_(...)`), no item "
+        "assignment into them; `x = x + 1` style is fine. Augmented assignment to an item or slice "
+        "(`r[mask] += 1`) is not supported: use `torch.where`.",
+        "5. Allowed imports: `import torch` (and torch.nn.functional, torch.linalg), `import math`, "
+        "`from torch import ...`, `from typing import ...`, `from __future__ import annotations`. "
+        "The code runs in a restricted namespace: torch offers its tensor maths (exp, clamp, where, "
+        "stack, norm, ...), dtypes and constants, tensors their non-in-place methods; nothing else "
+        "is reachable (no file, network, process or OS access, no numpy, no open/exec/eval/getattr/"
+        "type, no names starting with an underscore, no global state such as torch.manual_seed).",
         "6. The code runs every control step for all environments: keep it cheap and deterministic.",
         "",
         "Example:",

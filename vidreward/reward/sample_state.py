@@ -103,8 +103,13 @@ def _up_and_heading(quat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return up_proj, heading_proj
 
 
-def sample_state_from_dims(dims: RobotDims, num_envs: int = 8, seed: int = 0) -> dict[str, Any]:
-    """A random state batch of ``num_envs`` environments for a robot of the given dimensions."""
+def sample_state_from_dims(dims: RobotDims, num_envs: int = 8, seed: int = 0,
+                           shuffle: bool = False) -> dict[str, Any]:
+    """A random state batch of ``num_envs`` environments for a robot of the given dimensions.
+
+    With ``shuffle`` the rows are permuted (seeded), so the corner cases sit at no fixed index and
+    the batch looks like any other state a trainer passes.
+    """
     if num_envs < MIN_ENVS:
         raise ValueError(f"sample_state: num_envs must be >= {MIN_ENVS}, got {num_envs}")
     gen = torch.Generator().manual_seed(int(seed))
@@ -169,8 +174,10 @@ def sample_state_from_dims(dims: RobotDims, num_envs: int = 8, seed: int = 0) ->
         "standing_height": float(dims.standing_height),
         "body_length": float(dims.body_length),
     }
+    order = torch.randperm(n, generator=gen) if shuffle else None
     for key, value in state.items():
         if isinstance(value, torch.Tensor):
+            value = value if order is None else value[order]
             state[key] = value.to(torch.float32).contiguous()
     missing = set(STATE_FIELD_NAMES) - set(state)
     if missing:  # the field table grew: this module must follow it

@@ -1,7 +1,7 @@
 """Run untrusted reward code once, in a separate, resource-limited process.
 
 Parent side: :func:`run_in_sandbox` sends the code and the robot's dimensions as one JSON line to
-a small server, ``python -m vidreward.reward.sandbox --serve`` (started once per parent process in
+a small server, ``python -c SERVER_COMMAND`` (``main(["--serve"])``, started once per parent process in
 its own session, with a minimal environment: no API keys). The server imports torch once and, for
 each request, forks a fresh sandbox process, collects its JSON result through a pipe (never
 pickle) and reports it with the process's exit status. The server never runs reward code itself;
@@ -27,6 +27,7 @@ same checks and limits, no fork) and prints the JSON result: for debugging a rew
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import select
@@ -40,18 +41,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# the server's entry point (``-m`` would import this module twice: the package imports it first)
+SERVER_COMMAND = "import sys; from vidreward.reward.sandbox import main; sys.exit(main(['--serve']))"
 STARTUP_ALLOWANCE_S = 60.0  # server start (torch import) before the code's own timer starts
 SERVER_GRACE_S = 5.0  # the server kills a run this long after its own timer should have
 MAX_RESULT_BYTES = 4 * 1024 * 1024
 NOFILE_LIMIT = 32
 TRACEBACK_TAIL_CHARS = 2000
-ALLOWED_IMPORT_ROOTS = frozenset({"torch", "math", "typing", "__future__"})
-REMOVED_BUILTINS = frozenset(
-    {
-        "open", "exec", "eval", "compile", "__import__", "globals", "locals", "vars", "getattr",
-        "setattr", "delattr", "input", "breakpoint", "exit", "quit", "help", "memoryview",
-    }
-)
 MEMORY_ERROR_MARKERS = (
     "can't allocate memory",
     "cannot allocate memory",
@@ -118,7 +114,7 @@ def _read_line(fd: int, deadline: float) -> bytes | None:
 
 
 class _Server:
-    """``python -m vidreward.reward.sandbox --serve``: imports torch once, forks one process per run.
+    """The sandbox server (``main(["--serve"])``): imports torch once, forks one process per run.
 
     The server itself never executes reward code; each run happens in a fresh fork that is limited
     and killed as described in the module docstring.
@@ -135,7 +131,7 @@ class _Server:
             self.proc, self.owner = None, os.getpid()
         if self.proc is None or self.proc.poll() is not None:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "vidreward.reward.sandbox", "--serve"],
+                [sys.executable, "-c", SERVER_COMMAND],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=None,  # the server's own failures show in the parent's stderr
@@ -297,24 +293,6 @@ def _block_io() -> None:
     subprocess.Popen = _deny("subprocess.Popen()")  # type: ignore[misc]
 
 
-def _guarded_import(real_import):
-    def guarded(name, globals=None, locals=None, fromlist=(), level=0):
-        root = name.split(".")[0]
-        if level != 0 or root not in ALLOWED_IMPORT_ROOTS:
-            raise ImportError(f"import of {name!r} is not allowed in reward code")
-        return real_import(name, globals, locals, fromlist, level)
-
-    return guarded
-
-
-def _safe_builtins() -> dict[str, Any]:
-    import builtins
-
-    table = {k: v for k, v in vars(builtins).items() if k not in REMOVED_BUILTINS}
-    table["__import__"] = _guarded_import(builtins.__import__)
-    return table
-
-
 def _vm_bytes() -> int:
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
@@ -356,8 +334,25 @@ def _stats(t) -> dict[str, float]:
     return {"mean": float(t.mean()), "min": float(t.min()), "max": float(t.max())}
 
 
-def _check_result(result: Any, n: int, originals: dict[str, Any], state: dict[str, Any]) -> dict:
+def _corner_cases(rows: list[int], state: dict[str, Any]) -> str:
+    """Which of the sample batch's corner cases are among ``rows`` (as a parenthesised phrase)."""
+    cases = []
+    for row in rows:
+        if float(state["root_linvel"][row].abs().sum()) == 0.0 and float(state["episode_time"][row]) == 0.0:
+            cases.append("the env at rest right after a reset")
+        elif float(state["foot_contact_forces"][row].abs().sum()) == 0.0:
+            cases.append("an env with every foot in the air")
+        elif float(state["up_proj"][row]) < 0.0:
+            cases.append("an env lying upside down")
+    return f" (among them {', '.join(sorted(set(cases)))})" if cases else ""
+
+
+def _check_result(result: Any, n: int, originals: dict[str, Any], state: dict[str, Any],
+                  literals: frozenset[str], origin: str) -> dict:
     import torch
+
+    from vidreward.errors import RewardCodeError
+    from vidreward.reward.restricted import check_component_names
 
     def fail(check: str, message: str) -> dict:
         return {"ok": False, "check": check, "message": message}
@@ -377,9 +372,11 @@ def _check_result(result: Any, n: int, originals: dict[str, Any], state: dict[st
         return fail("shape", f"reward must have shape [{n}] (one value per env), got {list(reward.shape)}")
     if not isinstance(components, dict):
         return fail("components", f"components must be a dict {{name: tensor}}, got {type(components).__name__}")
+    try:
+        check_component_names(list(components), literals, origin)
+    except RewardCodeError as exc:
+        return fail(exc.check, str(exc))
     for name, value in components.items():
-        if not isinstance(name, str) or not name.strip():
-            return fail("components", f"component names must be non-empty strings, got {name!r}")
         if not isinstance(value, torch.Tensor):
             return fail("dtype", f"component {name!r} must be a torch.Tensor, got {type(value).__name__}")
         if not value.is_floating_point():
@@ -388,12 +385,13 @@ def _check_result(result: Any, n: int, originals: dict[str, Any], state: dict[st
             return fail("shape", f"component {name!r} must have shape [{n}], got {list(value.shape)}")
     if not bool(torch.isfinite(reward).all()):
         bad = (~torch.isfinite(reward)).nonzero().flatten().tolist()
-        return fail("finite", f"reward is NaN/inf for env(s) {bad} of the sample batch "
-                    "(env 0: at rest, env 1: airborne, env 2: upside down)")
+        return fail("finite", f"reward is NaN/inf for {len(bad)} of {n} env(s) of the sample batch"
+                    f"{_corner_cases(bad, state)}")
     for name, value in components.items():
         if not bool(torch.isfinite(value).all()):
             bad = (~torch.isfinite(value)).nonzero().flatten().tolist()
-            return fail("finite", f"component {name!r} is NaN/inf for env(s) {bad} of the sample batch")
+            return fail("finite", f"component {name!r} is NaN/inf for {len(bad)} of {n} env(s) of the "
+                        f"sample batch{_corner_cases(bad, state)}")
     for key, before in originals.items():
         if not torch.equal(before, state[key]):
             return fail("inplace", f"compute_reward modified the state field {key!r} in place; "
@@ -411,16 +409,18 @@ def _run_child(payload: dict[str, Any]) -> dict[str, Any]:
     try:
         import torch
 
+        from vidreward.errors import RewardCodeError
+        from vidreward.reward.confine import confine_process
+        from vidreward.reward.restricted import exec_reward, string_literals
         from vidreward.reward.sample_state import RobotDims, sample_state_from_dims
 
         torch.set_num_threads(1)
         dims = RobotDims.from_dict(payload["dims"])
         n = int(payload.get("num_envs", 8))
-        state = sample_state_from_dims(dims, num_envs=n, seed=int(payload.get("seed", 0)))
+        state = sample_state_from_dims(dims, num_envs=n, seed=int(payload.get("seed", 0)), shuffle=True)
         originals = {k: v.clone() for k, v in state.items() if isinstance(v, torch.Tensor)}
         code = str(payload["code"])
         timeout_s = float(payload.get("timeout_s", 10.0))
-        safe_builtins = _safe_builtins()
         import inspect  # imported before the limits and the I/O block
         import linecache
         import traceback  # noqa: F401 - used by _traceback_tail after the I/O block
@@ -428,6 +428,8 @@ def _run_child(payload: dict[str, Any]) -> dict[str, Any]:
         # tracebacks show the reward code's own lines without reading any file
         linecache.cache[origin] = (len(code), None, code.splitlines(True), origin)
 
+        if payload.get("confine", True):
+            confine_process(write_dirs=(), network=True)
         _apply_limits(timeout_s, int(payload.get("memory_mb", 2048)))
         _block_io()
     except Exception as exc:  # the sandbox itself is broken: not the reward code's fault
@@ -437,17 +439,16 @@ def _run_child(payload: dict[str, Any]) -> dict[str, Any]:
         signal.signal(sig, signal.SIG_DFL)
     signal.setitimer(signal.ITIMER_REAL, timeout_s)  # SIGALRM's default action ends the process
     try:
-        module_globals: dict[str, Any] = {"__builtins__": safe_builtins, "__name__": "reward_under_test"}
-        exec(compile(code, origin, "exec"), module_globals)  # noqa: S102 - sandboxed on purpose
-        fn = module_globals.get("compute_reward")
-        if not callable(fn):
-            return {"ok": False, "check": "signature", "message": "no callable compute_reward after executing the module"}
+        fn = exec_reward(code, origin, module_name="reward_code")
         params = list(inspect.signature(fn).parameters)
         unknown = [p for p in params if p not in state]
         if unknown:
             return {"ok": False, "check": "signature", "message": f"compute_reward asks for unknown field(s) {unknown}"}
         result = fn(**{p: state[p] for p in params})
-        checked = _check_result(result, n, originals, state)
+        checked = _check_result(result, n, originals, state, string_literals(code), origin)
+    except RewardCodeError as exc:  # refused by the restricted compile or the name checks
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        return {"ok": False, "check": exc.check, "message": str(exc)}
     except BaseException as exc:  # noqa: BLE001 - any failure of untrusted code is reported
         signal.setitimer(signal.ITIMER_REAL, 0)
         if _is_memory_error(exc):
@@ -530,7 +531,11 @@ def serve() -> int:
     import vidreward.reward.sample_state  # noqa: F401 - imported once, before any fork
 
     torch.set_num_threads(1)
-    with tempfile.TemporaryDirectory(prefix="vidreward_sandbox_") as workdir:
+    try:
+        workspace = tempfile.TemporaryDirectory(prefix="vidreward_sandbox_")
+    except OSError:  # started from a process confined to its outputs: an empty cwd is not needed
+        workspace = contextlib.nullcontext("/")
+    with workspace as workdir:
         for line in sys.stdin.buffer:
             if not line.strip():
                 continue

@@ -15,9 +15,16 @@ the name below and whose message names the origin):
 ``signature``  exactly one top-level ``def compute_reward(...)`` whose parameters are all state
                field names (:data:`vidreward.sim.fields.STATE_FIELD_NAMES`), no ``*args``/``**kw``
 ``compile``    ``compile(..., "exec")``
+``restricted`` RestrictedPython's compile (:mod:`vidreward.reward.restricted`), the form every
+               process runs reward code in
 then, in a separate resource-limited process (:mod:`vidreward.reward.sandbox`) on a sample batch:
 ``timeout``, ``memory``, ``runtime``, ``return``, ``dtype``, ``shape``, ``components``, ``finite``,
-``inplace`` (the state tensors must not be modified).
+``inplace`` (the state tensors must not be modified), and ``components`` also requires every
+component name to be a string literal of the code matching ``[a-z][a-z0-9_]{0,47}``.
+
+The trial batch has a size and seed derived from the code's sha256 (reproducible, but no fixed
+number a reward could test for) and its corner-case envs sit at shuffled rows; the code runs
+under the same restricted execution model as in training.
 """
 
 from __future__ import annotations
@@ -29,13 +36,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from vidreward.errors import RewardCodeError
+from vidreward.reward.loader import reward_digest
+from vidreward.reward.restricted import compile_reward
 from vidreward.reward.sample_state import RobotDims, robot_dims
 from vidreward.reward.sandbox import run_in_sandbox
 from vidreward.sim.fields import STATE_FIELD_NAMES
 
 REWARD_FUNCTION = "compute_reward"
 MAX_SOURCE_CHARS = 200_000
-STATIC_CHECKS = ("size", "parse", "allowlist", "signature", "compile")
+STATIC_CHECKS = ("size", "parse", "allowlist", "signature", "compile", "restricted")
 RUNTIME_CHECKS = ("runtime", "return", "dtype", "shape", "components", "finite", "inplace")
 
 ALLOWED_MODULES = frozenset({"torch", "math"})
@@ -77,6 +86,7 @@ class ValidationReport:
 
     origin: str
     robot: str
+    sha256: str = ""
     params: list[str] = field(default_factory=list)
     components: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
@@ -278,7 +288,13 @@ def static_checks(code: str, origin: str = "<reward>") -> StaticResult:
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         line = getattr(exc, "lineno", None)
         raise _fail(origin, "compile", (f"line {line}: " if line else "") + f"{type(exc).__name__}: {exc}") from exc
+    compile_reward(code, origin)  # RewardCodeError 'restricted'
     return StaticResult(tree=tree, params=params, checks=list(STATIC_CHECKS))
+
+
+def trial_num_envs(digest: str) -> int:
+    """Size of the trial batch for code with this sha256: between 9 and 520 envs."""
+    return 9 + int(digest[:8], 16) % 512
 
 
 def validate_reward_code(
@@ -287,8 +303,8 @@ def validate_reward_code(
     origin: str = "<reward>",
     timeout_s: float = 10,
     memory_mb: int = 2048,
-    num_envs: int = 8,
-    seed: int = 0,
+    num_envs: int | None = None,
+    seed: int | None = None,
 ) -> ValidationReport:
     """Validate reward code statically, then run it once in a sandbox on a sample batch.
 
@@ -298,6 +314,9 @@ def validate_reward_code(
     """
     start = time.monotonic()
     static = static_checks(code, origin)
+    digest = reward_digest(code)
+    num_envs = trial_num_envs(digest) if num_envs is None else int(num_envs)
+    seed = int(digest[8:16], 16) if seed is None else int(seed)
     dims: RobotDims = robot_dims(robot)
     result = run_in_sandbox(
         code, dims.to_dict(), origin=origin, timeout_s=timeout_s, memory_mb=memory_mb,
@@ -308,6 +327,7 @@ def validate_reward_code(
     return ValidationReport(
         origin=origin,
         robot=dims.name,
+        sha256=digest,
         params=static.params,
         components=result.components,
         checks=static.checks + ["timeout", "memory"] + list(RUNTIME_CHECKS),

@@ -151,15 +151,39 @@ class SimVecEnv(IVecEnv):
             ) from exc
         if self.component_names is None:
             self._check_first_output(out)
-        reward, components = out
-        if tuple(components) != self.component_names:
+        if not (isinstance(out, tuple) and len(out) == 2):
             raise RewardCodeError(
-                f"{self.reward_origin}: compute_reward returned components {list(components)} "
+                f"{self.reward_origin}: compute_reward must return (reward, components) at every "
+                f"step; after {self._steps} training steps it returned {type(out).__name__}", "return")
+        reward, components = out
+        if not isinstance(components, dict) or tuple(components) != self.component_names:
+            raise RewardCodeError(
+                f"{self.reward_origin}: compute_reward returned components "
+                f"{list(components) if isinstance(components, dict) else type(components).__name__} "
                 f"but earlier steps returned {list(self.component_names)}", "runtime")
+        n = self.num_envs
+        if not isinstance(reward, torch.Tensor) or reward.shape != (n,):
+            raise RewardCodeError(
+                f"{self.reward_origin}: reward must be a tensor of shape [{n}] at every step; after "
+                f"{self._steps} training steps it was {getattr(reward, 'shape', type(reward).__name__)}",
+                "shape")
+        for name, value in components.items():
+            if not isinstance(value, torch.Tensor) or value.shape != (n,):
+                raise RewardCodeError(
+                    f"{self.reward_origin}: component {name!r} must be a tensor of shape [{n}] at "
+                    f"every step; after {self._steps} training steps it was "
+                    f"{getattr(value, 'shape', type(value).__name__)}", "shape")
         if not bool(torch.isfinite(reward).all()):
+            bad = [name for name, value in components.items() if not bool(torch.isfinite(value).all())]
+            terms = f"; non-finite term(s): {', '.join(bad)}" if bad else ""
             raise RewardCodeError(
                 f"{self.reward_origin}: compute_reward returned a non-finite reward "
-                f"(NaN/inf) after {self._steps} training steps", "runtime")
+                f"(NaN/inf) after {self._steps} training steps{terms}", "finite")
+        for name, value in components.items():
+            if not bool(torch.isfinite(value).all()):
+                raise RewardCodeError(
+                    f"{self.reward_origin}: reward term {name!r} is NaN/inf after {self._steps} "
+                    "training steps", "finite")
         return reward.reshape(self.num_envs).to(torch.float32), components
 
     def _check_first_output(self, out: Any) -> None:
@@ -176,8 +200,9 @@ class SimVecEnv(IVecEnv):
         if not components:
             raise RewardCodeError(f"{self.reward_origin}: compute_reward returned no components",
                                   "runtime")
+        self.reward_fn.check_component_names(list(components))
         for name, value in components.items():
-            if not isinstance(name, str) or not isinstance(value, torch.Tensor) or value.numel() != n:
+            if not isinstance(value, torch.Tensor) or value.numel() != n:
                 raise RewardCodeError(
                     f"{self.reward_origin}: component {name!r} must be a tensor of shape [{n}], "
                     f"got {getattr(value, 'shape', type(value).__name__)}", "runtime")
