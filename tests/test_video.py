@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -228,6 +229,59 @@ def test_trim_bad_ranges_name_clip_and_duration(tmp_path, small_mp4):
         trim_clip(tmp_path / "missing.mp4", dest, 0, 1, fps=5, size=48, source_info={})
     assert dest.read_bytes() == b"previous good clip"
     assert not dest.with_suffix(".json").exists()
+
+
+def _user_then_copy(user: str, copy: Path, rest: str) -> str:
+    """Pattern: the user's input first, the fetched copy in brackets, then ``rest``."""
+    return rf"^{re.escape(user)} \[fetched copy {re.escape(str(copy))}\]: {rest}"
+
+
+def test_trim_errors_name_the_configured_file_then_the_fetched_copy(tmp_path, small_mp4,
+                                                                    monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("clips").mkdir()
+    Path("clips/my.mp4").write_bytes(small_mp4.read_bytes())
+    copy = Path("data/raw/x.mp4")
+    # as the workflow does it: fetch_stage writes the info as JSON, trim_stage reads it back
+    info = json.loads(json.dumps(fetch_clip({"file": "clips/my.mp4"}, copy, "cache")))
+    dest = Path("data/clips/x.mp4")
+    with pytest.raises(ClipError, match=_user_then_copy(
+            "clips/my.mp4", copy, r"range 0\.0\.\.9\.0 s is outside the clip, which lasts 3\.0")):
+        trim_clip(copy, dest, 0, 9, fps=5, size=48, source_info=info)
+    user = "clips/my.mp4"
+    with pytest.raises(ClipError, match=_user_then_copy(user, copy, "end .* after start")):
+        trim_clip(copy, dest, 2, 1, fps=5, size=48, source_info=info)
+    with pytest.raises(ClipError, match=_user_then_copy(user, copy, "output size")):
+        trim_clip(copy, dest, 0, 1, fps=5, size=-4, source_info=info)
+    copy.unlink()
+    with pytest.raises(ClipError, match=_user_then_copy(user, copy, "video file does not exist$")):
+        trim_clip(copy, dest, 0, 1, fps=5, size=48, source_info=info)
+    assert not dest.exists()
+
+
+def test_trim_errors_name_the_configured_url_or_shipped_clip(tmp_path, small_mp4):
+    url = "https://example.org/spider.mp4"
+    info = {"kind": "url", "source": {"url": url, "start": 10.0, "end": 19.0}}
+    with pytest.raises(ClipError, match=_user_then_copy(
+            url, small_mp4, r"range 0\.0\.\.9\.0 s .*lasts 3\.0.*starts at 10\.0 s of the URL")):
+        trim_clip(small_mp4, tmp_path / "o.mp4", 0, 9, fps=5, size=48, source_info=info)
+    info = {"kind": "shipped", "source": {"shipped": "spider"}}
+    shipped = "shipped clip 'spider'"
+    with pytest.raises(ClipError, match=_user_then_copy(shipped, small_mp4, "range")):
+        trim_clip(small_mp4, tmp_path / "o.mp4", 0, 9, fps=5, size=48, source_info=info)
+
+
+def test_fetch_errors_name_the_configured_file_then_the_copy(tmp_path, junk_mp4, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    dest = Path("data/raw/x.mp4")
+    with pytest.raises(ClipError, match=rf"^junk\.mp4 \[fetching to {re.escape(str(dest))}\]: "
+                                        r"cannot decode video"):
+        fetch_clip({"file": "junk.mp4"}, dest, "cache")
+    with pytest.raises(ClipError, match=r"^clips/absent\.mp4 \[fetching to .*x\.mp4\]: .*not exi"):
+        fetch_clip({"file": "clips/absent.mp4"}, dest, "cache")
+    with pytest.raises(ClipError, match=r"^shipped clip 'nope' \[fetching to .*\]: not found"):
+        fetch_clip({"shipped": "nope"}, dest, "cache")
+    assert not dest.exists()
 
 
 # ---------------------------------------------------------------- BVH

@@ -2,24 +2,23 @@
 
 Shadows, reflections and the skybox are switched off in the scene (about 4x faster on llvmpipe),
 and multisample anti-aliasing is off unless asked for (another 2x).
-Rendering needs an OpenGL backend: set ``MUJOCO_GL=egl`` (or ``osmesa``) before importing mujoco
-on a machine without a display; :func:`render_frames` sets ``egl`` when nothing is set.
+Rendering needs an OpenGL backend. MuJoCo reads ``MUJOCO_GL`` once, at the first ``import mujoco``;
+on a machine without a display, ``import vidreward`` (which runs before any vidreward module imports
+mujoco) sets ``egl``, or ``osmesa`` when only that loads, unless ``MUJOCO_GL`` is already set (see
+:mod:`vidreward.gl`). Code that imports mujoco before vidreward must set ``MUJOCO_GL`` itself.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import time
 from pathlib import Path
 
+import mujoco
 import numpy as np
 
-os.environ.setdefault("MUJOCO_GL", "egl")
-
-import mujoco  # noqa: E402  (after MUJOCO_GL)
-
-from vidreward.sim.robots import get_robot  # noqa: E402
+from vidreward import gl
+from vidreward.sim.robots import get_robot
 
 
 def _check_qpos(robot: str, qpos: np.ndarray, nq: int) -> np.ndarray:
@@ -57,7 +56,11 @@ def render_frames(
         raise ValueError(f"render size {size} out of range [16, {model.vis.global_.offwidth}]")
     data = mujoco.MjData(model)
     frames = np.empty((qpos.shape[0], size, size, 3), dtype=np.uint8)
-    renderer = mujoco.Renderer(model, height=size, width=size)
+    try:
+        renderer = mujoco.Renderer(model, height=size, width=size)
+    except (mujoco.FatalError, ImportError) as exc:  # no usable OpenGL backend
+        raise type(exc)(f"cannot create an OpenGL context to render robot '{robot}' "
+                        f"({gl.describe()}): {exc}") from exc
     try:
         flags = renderer.scene.flags
         flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0

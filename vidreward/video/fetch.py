@@ -8,7 +8,8 @@ shipped in ``data/shipped/``.
 plus an optional ``"licence"`` string recorded in the returned info.
 
 ``dest`` is written atomically (temp file + rename): a failed fetch never touches an existing
-``dest``.
+``dest``. Errors name what the user configured (file, URL or shipped clip) first, then the copy in
+brackets: ``clips/my.mp4 [fetching to data/raw/x.mp4]: ...``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,31 @@ from vidreward.video.io import probe_video, publish, sha256_file
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "data" / "shipped"
 KINDS = ("url", "file", "shipped")
 _URL_KEYS = {"url", "start", "end"}
+
+
+def source_label(source: Any) -> str | None:
+    """What the user configured in a clip source: the file path, the URL or the shipped clip."""
+    if not isinstance(source, dict):
+        return None
+    if "file" in source:
+        return str(source["file"])
+    if "url" in source:
+        return str(source["url"])
+    if "shipped" in source:
+        return f"shipped clip {source['shipped']!r}"
+    return None
+
+
+def relabel(exc: ClipError, label: str, *paths: Any) -> ClipError:
+    """``exc`` reworded to start with ``label``, dropping a leading ``"<path>: "`` (one of
+    ``paths``) that the lower layer put there."""
+    msg = str(exc)
+    for path in paths:
+        prefix = f"{path}: "
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+            break
+    return ClipError(f"{label}: {msg}")
 
 
 def _atomic_copy(src: Path, dest: Path) -> None:
@@ -139,7 +165,23 @@ def fetch_clip(source: dict, dest: str | Path, cache_dir: str | Path,
     """Materialise the clip described by ``source`` at ``dest`` and return its info
     (kind, source, licence, path, sha256, duration, fps, size, cached)."""
     dest = Path(dest)
-    kind = _validate_source(source)
+    kind = _validate_source(source)  # its errors quote the source itself
+    label = f"{source_label(source)} [fetching to {dest}]"
+    try:
+        return _fetch(kind, source, dest, cache_dir, shipped_dir, label)
+    except ClipError as exc:
+        if str(exc).startswith(label):
+            raise
+        where = [source.get("url"), dest]
+        if "file" in source:
+            where += [source["file"], Path(source["file"])]
+        raise relabel(exc, label, *[w for w in where if w is not None]) from exc
+    except OSError as exc:  # copying into dest / the cache
+        raise ClipError(f"{label}: {exc}") from exc
+
+
+def _fetch(kind: str, source: dict, dest: Path, cache_dir: str | Path,
+           shipped_dir: str | Path | None, label: str) -> dict[str, Any]:
     if kind == "file":
         src = Path(source["file"])
         probe_video(src)  # ClipError naming the file when missing/unreadable
@@ -152,15 +194,19 @@ def fetch_clip(source: dict, dest: str | Path, cache_dir: str | Path,
         src = root / f"{stem}.mp4"
         if not src.exists():
             available = sorted(p.stem for p in root.glob("*.mp4"))
-            raise ClipError(f"shipped clip {name!r} not found in {root} (available: {available})")
+            raise ClipError(f"{label}: not found in {root} (available: {available})")
         sidecar = root / f"{stem}.json"
         licence = None
         if sidecar.exists():
             try:
                 licence = json.loads(sidecar.read_text()).get("licence")
             except (OSError, json.JSONDecodeError) as exc:
-                raise ClipError(f"{sidecar}: unreadable shipped-clip sidecar ({exc})") from exc
-        probe_video(src)
+                raise ClipError(
+                    f"{label}: unreadable shipped-clip sidecar {sidecar} ({exc})") from exc
+        try:
+            probe_video(src)
+        except ClipError as exc:
+            raise relabel(exc, f"{label}: shipped file {src}", src) from exc
         _atomic_copy(src, dest)
         info = _info(kind, source, dest, cached=False)
         if licence and "licence" not in source:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from vidreward.errors import ClipError
+from vidreward.video.fetch import relabel, source_label
 from vidreward.video.io import probe_video, publish, sha256_file
 
 
@@ -32,24 +33,49 @@ def output_size(src_size: Sequence[int], size: int | Sequence[int]) -> tuple[int
     return _even(ow), _even(oh)
 
 
+def _label(src: Path, source_info: dict[str, Any]) -> str:
+    """``<what the user configured> [fetched copy <src>]``, or just ``src`` when unknown."""
+    user = source_label(source_info.get("source")) if isinstance(source_info, dict) else None
+    if user is None or user == str(src):
+        return str(src)
+    return f"{user} [fetched copy {src}]"
+
+
 def trim_clip(src: str | Path, dest_mp4: str | Path, start: float, end: float, fps: float,
               size: int | Sequence[int], source_info: dict[str, Any]) -> dict[str, Any]:
     """Cut ``src`` to [start, end] s, resample to ``fps`` and ``size``, write ``dest_mp4`` and
-    ``<dest stem>.json`` (source, licence, start, end, fps, size, frames, sha256). Atomic writes."""
+    ``<dest stem>.json`` (source, licence, start, end, fps, size, frames, sha256). Atomic writes.
+
+    Errors name the input the user configured (``source_info["source"]``: file, URL or shipped
+    clip, as :func:`vidreward.video.fetch.fetch_clip` records it) with ``src`` in brackets."""
     from moviepy import VideoFileClip
 
     src, dest = Path(src), Path(dest_mp4)
-    meta = probe_video(src)
+    label = _label(src, source_info)
+    try:
+        meta = probe_video(src)
+    except ClipError as exc:
+        raise relabel(exc, label, src) from exc
     duration = meta["duration"]
     start, end = float(start), float(end)
+    # a URL is fetched for its configured range only: say where the copy starts in the original
+    user = source_info.get("source") if isinstance(source_info, dict) else None
+    note = ""
+    if isinstance(user, dict) and "url" in user and "start" in user:
+        note = f" (times are within the fetched copy, which starts at {user['start']} s of the URL)"
     if end <= start:
-        raise ClipError(f"{src}: end {end} s must be after start {start} s (clip lasts {duration:.3f} s)")
+        raise ClipError(f"{label}: end {end} s must be after start {start} s "
+                        f"(clip lasts {duration:.3f} s){note}")
     tol = 1.0 / meta["fps"]
     if start < 0 or end > duration + tol:
-        raise ClipError(f"{src}: range {start}..{end} s is outside the clip, which lasts {duration:.3f} s")
+        raise ClipError(f"{label}: range {start}..{end} s is outside the clip, "
+                        f"which lasts {duration:.3f} s{note}")
     if fps <= 0:
-        raise ClipError(f"{src}: fps must be positive, got {fps}")
-    out_w, out_h = output_size(meta["size"], size)
+        raise ClipError(f"{label}: fps must be positive, got {fps}")
+    try:
+        out_w, out_h = output_size(meta["size"], size)
+    except ClipError as exc:
+        raise relabel(exc, label) from exc
     end = min(end, duration)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".mp4", dir=dest.parent)
@@ -65,8 +91,8 @@ def trim_clip(src: str | Path, dest_mp4: str | Path, start: float, end: float, f
 
         frames, _ = imageio_ffmpeg.count_frames_and_secs(tmp)
         publish(tmp, dest)
-    except (OSError, KeyError, ValueError) as exc:
-        raise ClipError(f"{src}: trimming to {dest} failed ({exc})") from exc
+    except (OSError, KeyError, ValueError, ClipError) as exc:  # ClipError: unreadable output
+        raise ClipError(f"{label}: trimming to {dest} failed ({exc})") from exc
     finally:
         if clip is not None:
             clip.close()
