@@ -3,7 +3,6 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export MUJOCO_GL ?= egl
 export DVC_NO_ANALYTICS := 1
 
 .PHONY: setup run quick test lint bench clean

@@ -1,5 +1,6 @@
 # Input functions and helpers shared by the rules. No rule logic lives here.
 import json
+from pathlib import Path
 
 from vidreward.config import RunSettings, runs_to_build
 
@@ -70,14 +71,19 @@ def clip_source_input(wildcards):
 
 
 def iteration_artifacts(run, i):
+    """Every artifact of one iteration that its provenance.json records, and the record itself."""
     base = f"results/{run}/iter_{i}"
     return [
         f"{base}/reward.py",
+        f"{base}/reward_validation.json",
         f"{base}/policy.pth",
         f"{base}/train_log.csv",
+        f"{base}/tb",
         f"{base}/rollout.mp4",
         f"{base}/trajectory.npz",
         f"{base}/critique.json",
+        f"{base}/critique.md",
+        f"{base}/critic",
         f"{base}/provenance.json",
     ]
 
@@ -87,9 +93,35 @@ def all_iterations(wildcards):
     return [f"results/{wildcards.run}/iter_{i}/provenance.json" for i in range(n)]
 
 
+def drop_stale_backups():
+    """Remove Snakemake's backups of this run's update() outputs that a killed job left behind.
+
+    Snakemake copies an update() output to .snakemake/backups/ before its job starts and removes
+    the copy when the job ends; a SIGKILL leaves it there, and the next job for that output then
+    fails in copytree (FileExistsError) for a directory output such as tb/. No job of this
+    invocation runs yet and Snakemake's lock covers these outputs, so any backup of them is stale.
+    The outputs themselves were left intact: the training and rollout code write them under
+    temporary names and move them into place only when done.
+    """
+    from snakemake.io import is_flagged
+
+    for job in workflow.dag.jobs:
+        for f in job.output:
+            if is_flagged(f, "update"):
+                workflow.persistence.cleanup_backup(Path(f))
+
+
 def final_targets():
+    """Default target: each run's summary and review pages and every iteration's artifacts.
+
+    The artifacts are listed themselves, not only through the summary that depends on them:
+    Snakemake does not rebuild a missing file whose consumers are all up to date, so without
+    this a deleted policy.pth or trajectory.npz would stay missing after a plain run.
+    """
     targets = []
     for run in runs_to_build(config):
+        for i in range(config["runs"][run]["iterations"]):
+            targets += iteration_artifacts(run, i)
         targets += [f"results/{run}/summary.csv", f"results/{run}/summary.json"]
         targets += report_pages(run)
     return targets

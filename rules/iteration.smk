@@ -55,14 +55,21 @@ rule rewrite_reward:
 ruleorder: initial_reward > rewrite_reward
 
 
+onstart:
+    drop_stale_backups()
+
+
 rule train_policy:
     input:
         reward="results/{run}/iter_{i}/reward.py",
         init=warm_start_policy,
+    # update(): Snakemake keeps these in place while the job runs (the code writes new ones under
+    # temporary names and moves them in at the end) and restores its backup if the job fails, so a
+    # forced rerun that fails or is killed leaves the previous iteration's artifacts intact.
     output:
-        policy="results/{run}/iter_{i}/policy.pth",
-        train_log="results/{run}/iter_{i}/train_log.csv",
-        tb=directory("results/{run}/iter_{i}/tb"),
+        policy=update("results/{run}/iter_{i}/policy.pth"),
+        train_log=update("results/{run}/iter_{i}/train_log.csv"),
+        tb=update(directory("results/{run}/iter_{i}/tb")),
     log:
         "results/{run}/logs/iter_{i}/train_policy.log",
     benchmark:
@@ -83,8 +90,8 @@ rule render_rollout:
         policy="results/{run}/iter_{i}/policy.pth",
         reward="results/{run}/iter_{i}/reward.py",
     output:
-        video="results/{run}/iter_{i}/rollout.mp4",
-        trajectory="results/{run}/iter_{i}/trajectory.npz",
+        video=update("results/{run}/iter_{i}/rollout.mp4"),
+        trajectory=update("results/{run}/iter_{i}/trajectory.npz"),
     log:
         "results/{run}/logs/iter_{i}/render_rollout.log",
     benchmark:

@@ -34,7 +34,9 @@ def copy_repo(dest: Path) -> Path:
 def env() -> dict[str, str]:
     e = dict(os.environ)
     e["PATH"] = f"{BIN}{os.pathsep}{e.get('PATH', '')}"
-    e.setdefault("MUJOCO_GL", "egl")
+    # as a user starts it: no display and no GL backend chosen (vidreward picks one itself)
+    for name in ("MUJOCO_GL", "PYOPENGL_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY"):
+        e.pop(name, None)
     e["DVC_NO_ANALYTICS"] = "1"
     return e
 

@@ -10,6 +10,10 @@
 - ``tb/``             TensorBoard events: rl-games' own scalars plus ``episode/return``,
                       ``episode/length``, ``reward/<component>``, ``reward/mean_step``, ``perf/steps_per_s``
 - ``rl_games/``       rl-games' experiment directory (its own last checkpoint, its stdout log)
+
+``policy.pth``, ``train_log.csv`` and ``tb/`` are written under temporary names in ``out_dir``
+(:mod:`vidreward.fsutil`) and moved into place only when training has finished: a failure or a
+kill before the end leaves the previous files untouched and nothing partial at the final names.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ import numpy as np
 import torch
 
 from vidreward.errors import ConfigError
-from vidreward.reward.loader import load_reward_file
+from vidreward.fsutil import Staged
+from vidreward.reward.loader import load_checked_reward
 from vidreward.sim.batched import usable_cpus
 from vidreward.train.config import TrainConfig
 from vidreward.train.vecenv import SimVecEnv, quiet_rl_games, register_vecenv, unregister_vecenv
@@ -183,11 +188,11 @@ def checkpoint_meta(ckpt: dict[str, Any], path: str | Path, robot: str, obs_dim:
 class _TrainMonitor(AlgoObserver):
     """rl-games algo observer: per-epoch CSV row, TensorBoard scalars, progress line."""
 
-    def __init__(self, cfg: TrainConfig, robot: str, out_dir: Path, stream: TextIO):
+    def __init__(self, cfg: TrainConfig, robot: str, log_path: Path, tb_dir: Path, stream: TextIO):
         self.cfg = cfg
         self.robot = robot
-        self.log_path = out_dir / TRAIN_LOG
-        self.tb_dir = out_dir / TB_DIR
+        self.log_path = log_path
+        self.tb_dir = tb_dir
         self.stream = stream
         self.algo: Any = None
         self.writer: Any = None
@@ -285,8 +290,10 @@ class _TrainMonitor(AlgoObserver):
     def close(self) -> None:
         if self._csv_file is not None:
             self._csv_file.close()
+            self._csv_file = None
         if self.writer is not None:
             self.writer.close()
+            self.writer = None
 
 
 def _fmt_s(s: float) -> str:
@@ -327,7 +334,8 @@ def train_policy(reward_path: str | Path, robot: str, cfg: TrainConfig, out_dir:
 
     reward_path = Path(reward_path)
     out_dir = Path(out_dir)
-    reward_fn = load_reward_file(reward_path)  # RewardCodeError naming the file
+    # re-checked against reward_validation.json; RewardCodeError naming the file
+    reward_fn, _ = load_checked_reward(reward_path, robot, num_envs=cfg.num_envs)
     spec = get_robot(robot)
     init_ckpt = None
     if init_checkpoint is not None:
@@ -344,10 +352,16 @@ def train_policy(reward_path: str | Path, robot: str, cfg: TrainConfig, out_dir:
                          seed=cfg.seed)
 
     env_name = register_vecenv(make_env)
-    monitor = _TrainMonitor(cfg, robot, out_dir, sys.stderr)
+    # every artifact is written under a temporary name and published only once training is done
+    staged = Staged()
+    monitor = None
     prev_threads = torch.get_num_threads()
     agent = None
     try:
+        tmp_log = staged.file(out_dir / TRAIN_LOG)
+        tmp_tb = staged.dir(out_dir / TB_DIR)
+        tmp_policy = staged.file(out_dir / POLICY_FILE)  # published last
+        monitor = _TrainMonitor(cfg, robot, tmp_log, tmp_tb, sys.stderr)
         with open(rl_dir / "stdout.log", "a") as rl_log, contextlib.redirect_stdout(rl_log), \
                 quiet_rl_games():
             runner = Runner(algo_observer=monitor)
@@ -376,10 +390,15 @@ def train_policy(reward_path: str | Path, robot: str, cfg: TrainConfig, out_dir:
             "components": list(agent.vec_env.component_names or ()),
             "warm_started_from": str(init_checkpoint) if init_checkpoint is not None else None,
         }
-        policy_path = out_dir / POLICY_FILE
-        torch.save(state, policy_path)
+        torch.save(state, tmp_policy)
+        monitor.close()  # flush and close the CSV and the event file before publishing
+        if not tmp_log.exists():
+            raise RuntimeError(f"{out_dir / TRAIN_LOG}: training logged no epoch")
+        staged.commit()
     finally:
-        monitor.close()
+        if monitor is not None:
+            monitor.close()
+        staged.discard()
         if agent is not None and agent.vec_env is not None:
             agent.vec_env.close()
         unregister_vecenv(env_name)
@@ -388,7 +407,7 @@ def train_policy(reward_path: str | Path, robot: str, cfg: TrainConfig, out_dir:
     env_steps = int(agent.frame)
     row = monitor.last_row
     return TrainResult(
-        policy_path=policy_path,
+        policy_path=out_dir / POLICY_FILE,
         train_log=out_dir / TRAIN_LOG,
         tb_dir=out_dir / TB_DIR,
         robot=robot,

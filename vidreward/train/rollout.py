@@ -1,4 +1,9 @@
-"""Deterministic replay of a trained policy: ``trajectory.npz`` (the stable contract) + ``rollout.mp4``."""
+"""Deterministic replay of a trained policy: ``trajectory.npz`` (the stable contract) + ``rollout.mp4``.
+
+Both files are written under temporary names next to their final ones (:mod:`vidreward.fsutil`) and
+moved into place together once both are complete: a failure or a kill before the end leaves the
+previous files untouched and nothing partial at the final names.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,8 @@ import numpy as np
 import torch
 
 from vidreward.errors import ConfigError
-from vidreward.reward.loader import load_reward_file
+from vidreward.fsutil import Staged
+from vidreward.reward.loader import load_checked_reward
 from vidreward.train.config import TrainConfig
 from vidreward.train.ppo import (
     Runner,
@@ -41,27 +47,46 @@ def rollout_policy(policy_path: str | Path, reward_path: str | Path, robot: str,
     action applied in that step and each reward component computed on that state; the video
     shows the same T states. Env 0 of a 1-env simulator seeded with ``seed``; the policy's
     mean action is used (deterministic). The video plays at real time (``1 / dt`` fps) unless
-    ``fps`` is given. Returns
+    ``fps`` is given. Neither file is replaced unless both were written completely. Returns
     ``{"steps", "total_reward", "components", "terminated", "truncated", "dt", "video_fps",
     "render_fps", "frames", "trajectory", "video"}``.
     """
-    from vidreward.sim import get_robot, make_sim
-    from vidreward.sim.render import render_video
+    from vidreward.sim import get_robot
 
     if not isinstance(steps, int) or isinstance(steps, bool) or steps <= 0:
         raise ConfigError(f"steps={steps!r}: rollout length must be a positive integer")
     if fps is not None and not fps > 0:
         raise ConfigError(f"fps={fps!r}: must be > 0")
     policy_path, reward_path, out_dir = Path(policy_path), Path(reward_path), Path(out_dir)
-    reward_fn = load_reward_file(reward_path)
+    reward_fn, _ = load_checked_reward(reward_path, robot)  # re-checked, as in training
     spec = get_robot(robot)
-    obs_dim, action_dim = int(spec.obs_dim), int(spec.action_dim)
     ckpt = load_checkpoint(policy_path)
-    meta = checkpoint_meta(ckpt, policy_path, robot, obs_dim, action_dim)
+    meta = checkpoint_meta(ckpt, policy_path, robot, int(spec.obs_dim), int(spec.action_dim))
     cfg = TrainConfig.from_dict(meta.get("train_config", {}), where=f"{policy_path}:train_config")
     del ckpt
     out_dir.mkdir(parents=True, exist_ok=True)
 
+    traj_path = out_dir / TRAJECTORY_FILE
+    video_path = out_dir / VIDEO_FILE
+    with Staged() as staged:
+        tmp_traj = staged.file(traj_path)
+        tmp_video = staged.file(video_path)
+        result = _replay_and_render(policy_path, reward_path, reward_fn, robot, spec, cfg, out_dir,
+                                    steps, seed, render_size, fps, tmp_traj, tmp_video)
+        staged.commit()  # the video is published last
+    result["trajectory"] = str(traj_path)
+    result["video"] = str(video_path)
+    return result
+
+
+def _replay_and_render(policy_path: Path, reward_path: Path, reward_fn: Any, robot: str, spec: Any,
+                       cfg: TrainConfig, out_dir: Path, steps: int, seed: int, render_size: int,
+                       fps: float | None, traj_out: Path, video_out: Path) -> dict[str, Any]:
+    """The rollout itself: the trajectory goes to ``traj_out``, the video to ``video_out``."""
+    from vidreward.sim import make_sim
+    from vidreward.sim.render import render_video
+
+    action_dim = int(spec.action_dim)
     sim = make_sim(robot, 1, seed=seed, max_episode_steps=cfg.max_episode_steps)
     try:
         env = SimVecEnv(sim, reward_fn, str(reward_path), seed=seed)
@@ -113,15 +138,13 @@ def rollout_policy(policy_path: str | Path, reward_path: str | Path, robot: str,
             arrays[k] = np.stack(records[k]).astype(np.float32)
         for name, values in comp_records.items():
             arrays[f"reward_{name}"] = np.asarray(values, dtype=np.float32)
-        traj_path = out_dir / TRAJECTORY_FILE
-        np.savez(traj_path, **arrays)
+        np.savez(traj_out, **arrays)
     finally:
         sim.close()
 
     video_fps = float(fps) if fps is not None else 1.0 / dt
-    video_path = out_dir / VIDEO_FILE
     t0 = time.perf_counter()
-    info = render_video(robot, np.stack(qpos_frames), video_path, video_fps, size=render_size)
+    info = render_video(robot, np.stack(qpos_frames), video_out, video_fps, size=render_size)
     render_wall = time.perf_counter() - t0
     return {
         "steps": T,
@@ -133,8 +156,6 @@ def rollout_policy(policy_path: str | Path, reward_path: str | Path, robot: str,
         "video_fps": video_fps,
         "render_fps": float(info.get("render_fps", T / render_wall if render_wall > 0 else 0.0)),
         "frames": int(info.get("frames", T)),
-        "trajectory": str(traj_path),
-        "video": str(video_path),
     }
 
 
