@@ -1,0 +1,291 @@
+"""Subject segmentation on textured, scrolling and cluttered backgrounds.
+
+Per frame ``t``, a background image is built from other frames of the clip warped into frame
+``t`` by the camera motion (:mod:`vidreward.perception.camera`): up to ``BACKGROUND_SAMPLES``
+frames spread evenly in time over those that still cover most of frame ``t`` (``MIN_OVERLAP``). Their per-pixel median is the background without the subject (the subject
+has moved relative to the ground, the ground has not), so the pixels of frame ``t`` that differ
+from it (largest channel difference from the range the background takes within two pixels, above a
+threshold adapted to the frame's residual) are the subject:
+motion-compensated differencing against a foreground-free model. Morphological opening and
+closing clean the mask; the connected component that is large, close to the previous frame's
+subject and where foreground keeps appearing in the clip is kept.
+
+The result is a :class:`SubjectTrack` of per-frame boxes, centroids, areas, orientation and a
+small normalised silhouette (for the cadence estimate), in analysis pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from vidreward.perception.camera import CameraMotion, map_points
+
+BACKGROUND_SAMPLES = 7
+MIN_OVERLAP = 0.8
+MIN_THRESHOLD = 24.0  # largest channel difference (0-255) below which a pixel is background
+MIN_AREA_FRACTION = 4e-4  # of the frame: smaller components are not a subject
+TOLERANCE_PX = 2
+SHAPE_SIZE = 24  # silhouette thumbnails are SHAPE_SIZE x SHAPE_SIZE
+
+
+@dataclass
+class SubjectTrack:
+    """Per-frame subject measurements in analysis pixels (y down); NaN where not found."""
+
+    box: np.ndarray  # [T, 4] x0, y0, x1, y1
+    centroid: np.ndarray  # [T, 2]
+    area: np.ndarray  # [T]
+    angle: np.ndarray  # [T] orientation of the silhouette's long axis, degrees in [0, 180)
+    elongation: np.ndarray  # [T] ratio of the silhouette's principal axes (>= 1)
+    shapes: np.ndarray  # [T, SHAPE_SIZE, SHAPE_SIZE] bool thumbnails of the silhouette in its box
+    masks: list = field(default_factory=list, repr=False)  # per-frame full masks (uint8) or None
+
+    @property
+    def found(self) -> np.ndarray:
+        return np.isfinite(self.area)
+
+    @property
+    def width(self) -> np.ndarray:
+        return self.box[:, 2] - self.box[:, 0] + 1
+
+    @property
+    def height(self) -> np.ndarray:
+        return self.box[:, 3] - self.box[:, 1] + 1
+
+    @property
+    def bottom_centre(self) -> np.ndarray:
+        return np.stack([self.centroid[:, 0], self.box[:, 3]], axis=1)
+
+
+def _overlap(hom: np.ndarray, w: int, h: int) -> float:
+    """Fraction of the destination frame covered by the warped source frame (corner polygon)."""
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], float)
+    poly = map_points(hom, corners).astype(np.float32)
+    rect = corners.astype(np.float32)
+    area, _ = cv2.intersectConvexConvex(poly, rect)
+    return float(area) / float(w * h)
+
+
+def background_sources(camera: CameraMotion, t: int, w: int, h: int) -> list[int]:
+    """Frames whose warp into frame ``t`` builds its background: spread evenly in time over the
+    frames that cover most of frame ``t`` and are not too close to it."""
+    n = len(camera.pair)
+    step = max(1, n // 60)
+    gap = max(3, n // 30)
+    candidates = [s for s in range(0, n, step)
+                  if abs(s - t) >= gap and _overlap(camera.mapping(s, t), w, h) >= MIN_OVERLAP]
+    if len(candidates) <= BACKGROUND_SAMPLES:
+        return candidates
+    pick = np.linspace(0, len(candidates) - 1, BACKGROUND_SAMPLES).round().astype(int)
+    return [candidates[k] for k in pick]
+
+
+def background_at(frames: np.ndarray, camera: CameraMotion, t: int) -> np.ndarray | None:
+    h, w = frames.shape[1:3]
+    sources = background_sources(camera, t, w, h)
+    if len(sources) < 3:
+        return None
+    stack = np.empty((len(sources), h, w, 3), np.uint8)
+    for k, s in enumerate(sources):
+        warped = cv2.warpPerspective(frames[s], camera.mapping(s, t), (w, h), flags=cv2.INTER_LINEAR,
+                                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        valid = cv2.warpPerspective(np.full((h, w), 255, np.uint8), camera.mapping(s, t), (w, h),
+                                    flags=cv2.INTER_NEAREST, borderValue=0) > 0
+        warped[~valid] = frames[t][~valid]  # outside the source: no evidence, take "background"
+        stack[k] = warped
+    return np.median(stack, axis=0).astype(np.uint8)
+
+
+def tolerant_difference(frame: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """Largest channel difference of ``frame`` from the range the background takes within
+    ``TOLERANCE_PX``: a background edge registered a little off (interpolation, the parallax of
+    objects standing on the floor) is not foreground."""
+    kernel = np.ones((TOLERANCE_PX * 2 + 1,) * 2, np.uint8)
+    above = cv2.subtract(frame, cv2.dilate(bg, kernel))
+    below = cv2.subtract(cv2.erode(bg, kernel), frame)
+    return cv2.max(above, below).max(axis=2)
+
+
+def _anchor(raw: list) -> np.ndarray | None:
+    """Median position of each frame's largest foreground component: where to look first."""
+    points = []
+    for mask in raw[:: max(1, len(raw) // 30)]:
+        if mask is None:
+            continue
+        n, _, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        if n > 1:
+            points.append(cents[1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))])
+    return np.median(points, axis=0) if points else None
+
+
+def _pick_component(mask: np.ndarray, previous: np.ndarray | None,
+                    persistence: np.ndarray | None = None) -> np.ndarray | None:
+    n, labels, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n <= 1:
+        return None
+    h, w = mask.shape
+    areas = stats[1:, cv2.CC_STAT_AREA].astype(float)
+    ok = areas >= MIN_AREA_FRACTION * h * w
+    if not ok.any():
+        return None
+    score = areas.copy()
+    if previous is not None and np.all(np.isfinite(previous)):
+        dist = np.linalg.norm(cents[1:] - previous, axis=1) / max(h, w)
+        score = areas * np.exp(-(dist / 0.15) ** 2)
+    if persistence is not None:
+        sums = np.bincount(labels.ravel(), weights=persistence.ravel(), minlength=n)[1:]
+        score = score * (0.2 + sums / np.maximum(areas, 1.0))
+    score[~ok] = -1
+    best = int(np.argmax(score)) + 1
+    # parts of the same subject split by the threshold (legs, a head): merge nearby components
+    x, y, bw, bh = stats[best, :4]
+    keep = labels == best
+    for k in range(1, n):
+        if k == best or not ok[k - 1]:
+            continue
+        kx, ky, kw, kh = stats[k, :4]
+        gap_x = max(0, max(kx - (x + bw), x - (kx + kw)))
+        gap_y = max(0, max(ky - (y + bh), y - (ky + kh)))
+        if gap_x <= 0.15 * max(bw, bh) and gap_y <= 0.15 * max(bw, bh):
+            keep |= labels == k
+    return keep
+
+
+def _shape_stats(keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float, float, np.ndarray]:
+    ys, xs = np.nonzero(keep)
+    box = np.array([xs.min(), ys.min(), xs.max(), ys.max()], float)
+    centroid = np.array([xs.mean(), ys.mean()])
+    cov = np.cov(np.stack([xs, ys])) if len(xs) > 2 else np.eye(2)
+    evals, evecs = np.linalg.eigh(cov)
+    major = evecs[:, 1]
+    angle = float(np.degrees(np.arctan2(major[1], major[0])) % 180.0)
+    elongation = float(np.sqrt(max(evals[1], 1e-9) / max(evals[0], 1e-9)))
+    crop = keep[int(box[1]):int(box[3]) + 1, int(box[0]):int(box[2]) + 1].astype(np.uint8)
+    thumb = cv2.resize(crop, (SHAPE_SIZE, SHAPE_SIZE), interpolation=cv2.INTER_AREA) > 0
+    return box, centroid, float(len(xs)), angle, elongation, thumb
+
+
+def segment_subject(frames: np.ndarray, camera: CameraMotion, keep_masks: bool = False,
+                    appearance: bool = True) -> SubjectTrack:
+    """Segment the subject in colour frames [T, H, W, 3] uint8 given the camera motion: by
+    motion-compensated differencing, then (``appearance``) with a colour model of the subject
+    learnt from the frames where that worked, for the frames where the subject hardly moves
+    relative to the ground (:func:`refine_with_appearance`)."""
+    n, h, w = frames.shape[:3]
+    box = np.full((n, 4), np.nan)
+    centroid = np.full((n, 2), np.nan)
+    area = np.full(n, np.nan)
+    angle = np.full(n, np.nan)
+    elongation = np.full(n, np.nan)
+    shapes = np.zeros((n, SHAPE_SIZE, SHAPE_SIZE), bool)
+    masks: list = []
+    kernel_open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    kernel_close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
+    raw: list[np.ndarray | None] = []
+    for t in range(n):
+        bg = background_at(frames, camera, t)
+        if bg is None:
+            raw.append(None)
+            continue
+        diff = tolerant_difference(frames[t], bg)
+        threshold = max(MIN_THRESHOLD, 4.0 * float(np.median(diff)))
+        mask = (diff > threshold).astype(np.uint8)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel_open)
+        raw.append(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel_close))
+    # Where in the image foreground keeps appearing: the subject under a following camera, while
+    # residue of the background (parallax of objects standing on the floor) moves through the view.
+    present = [m for m in raw if m is not None]
+    persistence = np.mean(present, axis=0) if present else None
+    previous = _anchor(raw)
+    for t in range(n):
+        keep = None if raw[t] is None else _pick_component(raw[t], previous, persistence)
+        if keep is None:
+            masks.append(None)
+            continue
+        box[t], centroid[t], area[t], angle[t], elongation[t], shapes[t] = _shape_stats(keep)
+        previous = centroid[t]
+        masks.append(keep)
+    track = SubjectTrack(box, centroid, area, angle, elongation, shapes, masks)
+    if appearance:
+        refine_with_appearance(frames, track)
+    if not keep_masks:
+        track.masks = [None] * n
+    return track
+
+
+COLOUR_BINS = 8  # per channel
+LIKELIHOOD_RATIO = 3.0  # colour at least this much likelier on the subject than around it
+SEARCH_MARGIN = 0.5  # of the box size, around the subject's expected box
+
+
+def _colour_index(pixels: np.ndarray) -> np.ndarray:
+    q = (pixels.astype(np.int32) * COLOUR_BINS) // 256
+    return (q[..., 0] * COLOUR_BINS + q[..., 1]) * COLOUR_BINS + q[..., 2]
+
+
+def _expected_boxes(track: SubjectTrack, good: np.ndarray) -> np.ndarray:
+    """Box per frame interpolated from the well-segmented frames."""
+    idx = np.arange(len(track.area))
+    out = np.empty((len(idx), 4))
+    for k in range(4):
+        out[:, k] = np.interp(idx, idx[good], track.box[good, k])
+    return out
+
+
+def refine_with_appearance(frames: np.ndarray, track: SubjectTrack) -> None:
+    """Re-segment each frame as motion-mask OR colour-likely-subject, near the expected box.
+
+    The colour model (histograms of subject and surrounding pixels) is learnt from frames whose
+    motion mask has a typical area; a pixel is subject-coloured when its colour is
+    ``LIKELIHOOD_RATIO`` times likelier on the subject. A subject that hops or turns in place, or
+    stands still for a moment, keeps its whole silhouette this way instead of only the parts that
+    moved. Updates ``track`` in place.
+    """
+    found = track.found
+    if found.sum() < 3:
+        return
+    median_area = float(np.nanmedian(track.area))
+    good = found & (track.area > 0.6 * median_area) & (track.area < 1.6 * median_area)
+    if good.sum() < 3:
+        return
+    n, h, w = frames.shape[:3]
+    bins = COLOUR_BINS ** 3
+    fg = np.ones(bins)
+    bg = np.ones(bins)
+    for t in np.nonzero(good)[0][:: max(1, int(good.sum()) // 20)]:
+        mask = track.masks[t]
+        x0, y0, x1, y1 = track.box[t]
+        mx, my = SEARCH_MARGIN * (x1 - x0 + 1), SEARCH_MARGIN * (y1 - y0 + 1)
+        ya, yb = max(0, int(y0 - my)), min(h, int(y1 + my) + 1)
+        xa, xb = max(0, int(x0 - mx)), min(w, int(x1 + mx) + 1)
+        idx = _colour_index(frames[t, ya:yb, xa:xb])
+        m = mask[ya:yb, xa:xb]
+        fg += np.bincount(idx[m].ravel(), minlength=bins)
+        bg += np.bincount(idx[~m].ravel(), minlength=bins)
+    ratio = (fg / fg.sum()) / (bg / bg.sum())
+    subject_colour = ratio > LIKELIHOOD_RATIO
+    expected = _expected_boxes(track, good)
+    kernel_open = np.ones((2, 2), np.uint8)  # keeps legs two pixels wide
+    kernel_close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    for t in range(n):
+        x0, y0, x1, y1 = expected[t]
+        mx, my = SEARCH_MARGIN * (x1 - x0 + 1), SEARCH_MARGIN * (y1 - y0 + 1)
+        ya, yb = max(0, int(y0 - my)), min(h, int(y1 + my) + 1)
+        xa, xb = max(0, int(x0 - mx)), min(w, int(x1 + mx) + 1)
+        if yb - ya < 4 or xb - xa < 4:
+            continue
+        roi = np.zeros((h, w), np.uint8)
+        roi[ya:yb, xa:xb] = subject_colour[_colour_index(frames[t, ya:yb, xa:xb])]
+        if track.masks[t] is not None:
+            roi |= track.masks[t].astype(np.uint8)
+        roi = cv2.morphologyEx(roi, cv2.MORPH_OPEN, kernel_open)
+        roi = cv2.morphologyEx(roi, cv2.MORPH_CLOSE, kernel_close)
+        keep = _pick_component(roi, np.array([(x0 + x1) / 2, (y0 + y1) / 2]))
+        if keep is None or keep.sum() > 2.5 * median_area:
+            continue
+        (track.box[t], track.centroid[t], track.area[t], track.angle[t], track.elongation[t],
+         track.shapes[t]) = _shape_stats(keep)
+        track.masks[t] = keep
