@@ -57,7 +57,8 @@ def bouncing_clip(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def expert(bouncing_clip) -> dict[str, float]:
-    return descriptors_from_clip(bouncing_clip)
+    """The expert as the critic sees it (motion-evidence extractor)."""
+    return AnalyticCritic().expert_descriptors(bouncing_clip)
 
 
 def make_traj(path: Path, speed_mps: float, amp_m: float, hz: float, air_frac: float,

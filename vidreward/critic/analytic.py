@@ -1,7 +1,9 @@
 """Analytic critic: the offline default of the upper level.
 
-It measures the expert from the clip's pixels (``vidreward.critic.motion``: silhouette
-segmentation, body-size-normalised descriptors) and the robot from the rollout's ``trajectory.npz``
+It measures the expert from the clip's pixels with the motion-evidence extractor
+(``vidreward.perception.evidence``: camera motion from the background, subject segmentation,
+everything relative to the ground, body-size-normalised; what the clip cannot show is reported as
+unknown and left out of the comparison, never stated) and the robot from the rollout's ``trajectory.npz``
 (the exact simulator state behind ``rollout.mp4``, so no rendering artefacts), and writes the
 four-part feedback with concrete numbers and machine-readable ``params`` in the reward-term
 vocabulary shared with the analytic rewriter:
@@ -51,10 +53,8 @@ import numpy as np
 from vidreward.critic.base import Critique, CritiqueInput, Item
 from vidreward.critic.motion import (
     BOUNCE_MIN,
-    descriptors_from_track,
     descriptors_from_trajectory,
     gap,
-    track_subject,
     trajectory_diagnostics,
 )
 from vidreward.reward.terms import forward_sigma
@@ -71,6 +71,10 @@ BIG_BOUNCE = 0.05
 BIG_AIRBORNE = 0.30
 EXPERT_FRAMES_MAX = 1500
 STORYBOARD_FRAMES = 6
+# critic descriptor -> motion-evidence quantity
+EVIDENCE_KEYS = {"speed": "speed_bl_s", "bounce_amplitude": "bounce_amplitude_bl",
+                 "bounce_frequency": "bounce_frequency_hz", "airborne_fraction": "airborne_fraction",
+                 "height_ratio": "height_ratio"}
 
 
 @dataclass
@@ -171,29 +175,43 @@ class AnalyticCritic:
         return float(spec.body_length), float(spec.standing_height)
 
     def expert_descriptors(self, clip: Path, storyboard: Path | None = None) -> dict[str, float]:
-        from vidreward.video.io import read_video
+        """The expert's descriptors that the clip shows (unknown ones are left out); with
+        ``storyboard`` the extractor's overlays, ``evidence.json`` and ``track.csv`` go there."""
+        return self.expert_evidence(clip, storyboard)[0]
 
-        frames, fps = read_video(clip, max_frames=EXPERT_FRAMES_MAX)
-        try:
-            track = track_subject(frames)
-            desc = descriptors_from_track(track, fps)
-        except ClipError as exc:
-            raise ClipError(f"{clip}: {exc}") from exc
-        if storyboard is not None:
-            _write_storyboard(storyboard, frames, track)
-        return desc
+    def expert_evidence(self, clip: Path, storyboard: Path | None = None) -> tuple[dict[str, float], dict[str, str]]:
+        """(known descriptors, {descriptor: why the clip cannot show it}) from the motion-evidence
+        extractor (:mod:`vidreward.perception.evidence`), which measures relative to the ground
+        whatever the camera does."""
+        from vidreward.perception.evidence import analyse_clip
+
+        ev = analyse_clip(clip, out_dir=storyboard, storyboard=STORYBOARD_FRAMES,
+                          max_frames=EXPERT_FRAMES_MAX, prefix="expert_")
+        if ev.found_fraction < 0.25:
+            raise ClipError(f"{clip}: subject found in only {round(ev.found_fraction * ev.frames)} of "
+                            f"{ev.frames} frames: cannot measure motion")
+        known, unknown = {}, {}
+        for key, source in EVIDENCE_KEYS.items():
+            q = ev.quantities[source]
+            if q.value is None:
+                unknown[key] = q.unknown or "not visible in the clip"
+            else:
+                known[key] = float(q.value)
+        return known, unknown
 
     def critique(self, inp: CritiqueInput) -> Critique:
         bl, sh = self._dims(inp.robot)
         storyboard = Path(inp.out_dir) / "storyboard" if inp.out_dir else None
-        expert = self.expert_descriptors(Path(inp.expert_clip), storyboard)
+        expert, unknown = self.expert_evidence(Path(inp.expert_clip), storyboard)
         robot = descriptors_from_trajectory(inp.trajectory, bl, sh)
+        # what the clip cannot show is not compared: the robot's own value stands in for it
+        expert = {k: expert.get(k, robot[k]) for k in robot}
         diag = trajectory_diagnostics(inp.trajectory, bl)
         terms = current_terms(inp.reward_code, Path(inp.train_log) if inp.train_log else None)
         crit = Critique(backend=self.name, gap=gap(expert, robot),
                         descriptors={"expert": expert, "robot": robot})
         _fill(crit, expert, robot, diag, terms, bl, sh)
-        crit.raw_text = _render(crit, inp, terms, bl, sh)
+        crit.raw_text = _render(crit, inp, terms, bl, sh, unknown)
         return crit
 
 
@@ -340,33 +358,20 @@ def _fill(crit: Critique, e: dict[str, float], r: dict[str, float], diag: dict[s
             _put(crit, terms, "lateral_drift", "Penalise sideways (y) velocity.", {})
 
 
-def _render(crit: Critique, inp: CritiqueInput, terms: RewardTerms, bl: float, sh: float) -> str:
+def _render(crit: Critique, inp: CritiqueInput, terms: RewardTerms, bl: float, sh: float,
+            unknown: dict[str, str] | None = None) -> str:
     md = crit.to_markdown()
     head, _, rest = md.partition("\n\n")
     note = (
-        f"Expert measured from the pixels of `{Path(inp.expert_clip).name}` (silhouette segmentation, "
-        f"sizes in the subject's body size); robot measured from `{Path(inp.trajectory).name}`, the "
+        f"Expert measured from the pixels of `{Path(inp.expert_clip).name}` (camera motion from the "
+        f"background, subject segmentation, every position relative to the ground, sizes in the "
+        f"subject's body size); robot measured from `{Path(inp.trajectory).name}`, the "
         f"exact simulator state behind `{Path(inp.rollout_video).name}` (body_length {bl:.3f} m, "
         f"standing_height {sh:.3f} m). Components of the current reward (from {terms.source}): "
         f"{', '.join(sorted(terms.names)) or 'unknown'}."
     )
+    for key, why in sorted((unknown or {}).items()):
+        note += f" The clip cannot show the expert's {key.replace('_', ' ')} ({why}): it is not compared."
     if not any(getattr(crit, s) for s in ("problems", "rewrite", "remove", "new")):
         note += " Every descriptor is within its threshold of the expert's: no change needed."
     return f"{head}\n\n{note}\n\n{rest}"
-
-
-def _write_storyboard(out: Path, frames: np.ndarray, track) -> None:
-    """A few expert frames with the segmented subject's bounding box drawn, as PNG."""
-    import imageio.v3 as iio
-
-    out.mkdir(parents=True, exist_ok=True)
-    s = track.stride
-    for k, i in enumerate(np.linspace(0, len(frames) - 1, STORYBOARD_FRAMES).astype(int)):
-        img = frames[i].copy()
-        if np.isfinite(track.cx[i]):
-            x0, x1 = int(track.left[i] * s), min(int(track.right[i] * s + s - 1), img.shape[1] - 1)
-            y0, y1 = int(track.top[i] * s), min(int(track.bottom[i] * s + s - 1), img.shape[0] - 1)
-            red = np.array([220, 30, 30], np.uint8)
-            img[y0, x0:x1 + 1] = img[y1, x0:x1 + 1] = red
-            img[y0:y1 + 1, x0] = img[y0:y1 + 1, x1] = red
-        iio.imwrite(out / f"expert_{k:02d}.png", img)

@@ -60,6 +60,7 @@ TRAVEL_MIN_BL_S = 0.08  # below this the subject does not travel: no direction
 AIRBORNE_CLEARANCE = 0.05  # body sizes
 BOUNCE_MIN = 0.02
 GROUND_WINDOW_S = 1.0
+DRIFT_WINDOW_S = 2.0
 VELOCITY_WINDOW_S = 1.0
 SHAKE_SHIFT = 0.0015  # frame-to-frame jitter of the background, share of the width (RMS)
 SHAKE_ROLL_DEG = 0.08  # frame-to-frame roll jitter (std); tripods, pans and dollies do not roll
@@ -266,11 +267,17 @@ def ground_track(camera: CameraMotion, track: SubjectTrack, fps: float, shape: t
 def ground_line(foot_y: np.ndarray, fps: float) -> np.ndarray:
     """Image row of the ground under the subject per frame (reference view, y down).
 
-    The foot point's row drifts as the subject moves toward or away from the camera; around that
-    drift (a one-second running median) the ground is the lowest the foot gets within
-    ``GROUND_WINDOW_S`` (a contact), smoothed over a second.
+    The foot point's row drifts as the subject moves toward or away from the camera: a running
+    median over ``DRIFT_WINDOW_S``, smoothed, follows that drift (and not a bounce, which is
+    faster); around it the
+    ground is the lowest the foot gets within ``GROUND_WINDOW_S`` (a contact), smoothed over a
+    second.
     """
-    drift = _fill(_moving(foot_y, fps))
+    idx = np.arange(len(foot_y), dtype=float)
+    ok = np.isfinite(foot_y)
+    if ok.sum() < 4:
+        return np.full(len(foot_y), np.nanmax(foot_y) if ok.any() else np.nan)
+    drift = _fill(_moving(_fill(_moving(foot_y, DRIFT_WINDOW_S * fps)), fps, np.mean))
     contact = _moving(foot_y - drift, GROUND_WINDOW_S * fps, lambda v: np.percentile(v, 95))
     return drift + _fill(_moving(contact, fps))
 
@@ -592,9 +599,9 @@ def draw_overlay(frame: np.ndarray, i: int, g: GroundTrack | None, track: Subjec
 
 
 def analyse_clip(path: str | Path, out_dir: str | Path | None = None, storyboard: int = 6,
-                 max_frames: int = 900) -> MotionEvidence:
+                 max_frames: int = 900, prefix: str = "overlay_") -> MotionEvidence:
     """Evidence of a clip; with ``out_dir`` also ``evidence.json``, ``track.csv`` and
-    ``overlay_<k>.png`` storyboard frames."""
+    ``<prefix><k>.png`` storyboard frames (``k`` two digits) with the overlay drawn."""
     from vidreward.video.io import read_video
 
     frames, fps = read_video(path, max_frames=max_frames)
@@ -608,7 +615,7 @@ def analyse_clip(path: str | Path, out_dir: str | Path | None = None, storyboard
         scale = frames.shape[2] / small.shape[2]
         write_track_csv(out / "track.csv", g, camera, track, scale)
         for k, i in enumerate(np.linspace(0, len(frames) - 1, storyboard).astype(int)):
-            imageio.imwrite(out / f"overlay_{k}.png", draw_overlay(frames[i], int(i), g, track, scale, fps))
+            imageio.imwrite(out / f"{prefix}{k:02d}.png", draw_overlay(frames[i], int(i), g, track, scale, fps))
     return ev
 
 
