@@ -114,8 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-speed", action="store_true")
     args = ap.parse_args(argv)
     suite = Path(args.suite)
-    if not any(suite.glob("*.truth.json")):
-        subprocess.run([sys.executable, str(ROOT / "tools" / "make_motion_suite.py"), "--out", str(suite)], check=True)
+    wanted = args.only or []
+    missing = [n for n in wanted if not (suite / f"{n}.truth.json").exists()]
+    if missing or not any(suite.glob("*.truth.json")):
+        cmd = [sys.executable, str(ROOT / "tools" / "make_motion_suite.py"), "--out", str(suite)]
+        subprocess.run(cmd + (["--only", *missing] if missing else []), check=True)
     rows = evaluate(suite, args.only)
     keys = ("direction", "speed", "turning", "bounce_freq", "airborne")
     print(f"{'clip':<34} " + " ".join(f"{k:<17}" for k in keys) + " time")

@@ -9,6 +9,8 @@
    ceiling measured in the same run.
 3. bench_train.py on Ant (unless --quick): full-size throughput rounds and the time to reach
    walking with a forward-velocity reward.
+4. bench_motion.py: motion-evidence accuracy on the ground-truth clip suite and the analysis time
+   of a 6 s clip at 480p.
 """
 
 import argparse
@@ -34,6 +36,7 @@ def main() -> None:
         run([str(HERE / "bench_train.py"), "--quick", "--walk-steps", "0", "--robot", robot])
     if not args.quick:
         run([str(HERE / "bench_train.py"), "--robot", "ant"])
+    run([str(HERE / "bench_motion.py")])
 
 
 if __name__ == "__main__":

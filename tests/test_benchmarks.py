@@ -46,3 +46,12 @@ def test_bench_train_prints_ceiling_training_rate_ratio_and_time_to_walk(tmp_pat
     assert int(ceiling.group(1).replace(",", "")) > 0 and float(training.group(2)) > 0
     assert "[4] time to walk" in out and ("REACHED" in out or "NOT reached" in out)
     assert (tmp_path / "walk" / "train_log.csv").is_file()
+
+
+def test_bench_motion_prints_errors_against_truth_and_shares_within_tolerance(tmp_path):
+    out = _run(str(BENCH / "bench_motion.py"), "--suite", str(tmp_path / "suite"), "--only",
+               "quad_walk_fixed_plain", "--no-speed")
+    row = next(line for line in out.splitlines() if line.startswith("quad_walk_fixed_plain") and " vs " in line)
+    assert "ok  0 vs 0" in row  # direction: estimate vs truth
+    assert "direction    within tolerance: 1/1 (100 %)" in out
+    assert "speed        within tolerance: 1/1 (100 %)" in out
