@@ -37,3 +37,16 @@ rule trim_clip:
         ),
     script:
         "../scripts/trim_clip.py"
+
+
+rule clip_evidence:
+    input:
+        video="data/clips/{clip}.mp4",
+    output:
+        evidence="data/clips/evidence/{clip}.json",
+    log:
+        "logs/clips/{clip}.evidence.log",
+    conda:
+        "../envs/vidreward.yaml"
+    script:
+        "../scripts/clip_evidence.py"

@@ -26,6 +26,10 @@ def run_clip_video(wildcards):
     return f"data/clips/{clip_of_run(wildcards)}.mp4"
 
 
+def run_clip_evidence(wildcards):
+    return f"data/clips/evidence/{clip_of_run(wildcards)}.json"
+
+
 def run_clip_sidecar(wildcards):
     return f"data/clips/{clip_of_run(wildcards)}.json"
 

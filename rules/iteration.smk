@@ -89,6 +89,7 @@ rule render_rollout:
     input:
         policy="results/{run}/iter_{i}/policy.pth",
         reward="results/{run}/iter_{i}/reward.py",
+        evidence=run_clip_evidence,
     output:
         video=update("results/{run}/iter_{i}/rollout.mp4"),
         trajectory=update("results/{run}/iter_{i}/trajectory.npz"),

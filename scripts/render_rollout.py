@@ -12,4 +12,5 @@ with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
         reward_path=snakemake.input.reward,
         video_out=snakemake.output.video,
         trajectory_out=snakemake.output.trajectory,
+        expert_evidence=snakemake.input.evidence,
     )

@@ -225,3 +225,23 @@ def test_snakemake_reports_hold_every_iteration_page(quick_run, tmp_path):
                                 if 'id="rollout-video"' in (tmp_path / "unzipped" / p).read_text())
         browser.navigate(zipped_iteration.as_uri())
         _assert_videos_play(browser, ["expert.mp4", "rollout.mp4"])
+
+
+def test_rollout_is_filmed_like_the_expert_clip(quick_run):
+    """The shipped clip was filmed from a still camera: the extractor says so, and the rollout is
+    rendered from a fixed camera too (the floor stays still while the robot moves)."""
+    import cv2
+    import numpy as np
+
+    from vidreward.perception.camera import estimate_camera_motion
+    from vidreward.video.io import read_video
+
+    repo, _ = quick_run
+    evidence = json.loads((repo / "data/clips/evidence/cmu_jumps_short.json").read_text())
+    assert evidence["quantities"]["camera_motion"]["value"] == "fixed"
+    log = (repo / "results" / RUN / "logs" / "iter_0" / "render_rollout.log").read_text()
+    assert "rollout camera fixed" in log
+    frames, _ = read_video(repo / "results" / RUN / "iter_0" / "rollout.mp4")
+    grey = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
+    cam = estimate_camera_motion(grey)
+    assert float(np.abs(cam.to_reference[0][:2, 2] - cam.to_reference[-1][:2, 2]).max()) < 1.0

@@ -135,10 +135,12 @@ def render_stage(
     reward_path: str,
     video_out: str,
     trajectory_out: str,
+    expert_evidence: str | None = None,
 ) -> dict:
     from vidreward.sim import get_robot
     from vidreward.train.rollout import rollout_policy
 
+    camera = rollout_camera(expert_evidence)
     rollout = json.loads(rollout_json)
     confine_process(write_dirs=[Path(video_out).parent, Path(trajectory_out).parent])
     steps = max(1, round(rollout["seconds"] / get_robot(robot).dt))
@@ -150,7 +152,30 @@ def render_stage(
         steps=steps,
         seed=seed,
         render_size=rollout["render_size"],
+        camera=camera,
     )
+
+
+def rollout_camera(expert_evidence: str | None) -> str:
+    """The rollout is filmed like the expert: from a fixed camera when the clip's camera stood
+    still, else from the robot's tracking camera."""
+    if expert_evidence is None:
+        return "tracking"
+    record = json.loads(Path(expert_evidence).read_text())
+    style = record.get("quantities", {}).get("camera_motion", {}).get("value")
+    log.info("expert clip's camera: %s -> rollout camera %s", style,
+             "fixed" if style == "fixed" else "tracking")
+    return "fixed" if style == "fixed" else "tracking"
+
+
+def clip_evidence_stage(video: str, evidence_out: str) -> None:
+    """Motion evidence of the trimmed expert clip (what its camera does, among the rest)."""
+    from vidreward.lm.cache import atomic_write_text
+    from vidreward.perception.evidence import analyse_clip
+
+    evidence = analyse_clip(video)
+    atomic_write_text(Path(evidence_out), evidence.to_json() + "\n")
+    log.info("%s: camera %s", video, evidence.value("camera_motion"))
 
 
 def critique_stage(

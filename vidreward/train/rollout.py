@@ -38,7 +38,7 @@ TRAJECTORY_FIELDS = ("root_pos", "root_quat", "root_linvel", "root_angvel", "dof
 
 def rollout_policy(policy_path: str | Path, reward_path: str | Path, robot: str,
                    out_dir: str | Path, steps: int, seed: int, render_size: int = 480,
-                   fps: float | None = None) -> dict[str, Any]:
+                   fps: float | None = None, camera: str = "tracking") -> dict[str, Any]:
     """Replay ``policy_path`` deterministically in ONE env of ``robot`` for ``steps`` control steps
     (fewer if the episode terminates or hits its time limit) and write ``trajectory.npz`` and
     ``rollout.mp4`` into ``out_dir``.
@@ -46,7 +46,8 @@ def rollout_policy(policy_path: str | Path, reward_path: str | Path, robot: str,
     Row k of the trajectory is the state after control step k+1 (``t`` = (k+1) * dt), with the
     action applied in that step and each reward component computed on that state; the video
     shows the same T states. Env 0 of a 1-env simulator seeded with ``seed``; the policy's
-    mean action is used (deterministic). The video plays at real time (``1 / dt`` fps) unless
+    mean action is used (deterministic). ``camera`` is "tracking" or "fixed" (see
+    :mod:`vidreward.sim.render`). The video plays at real time (``1 / dt`` fps) unless
     ``fps`` is given. Neither file is replaced unless both were written completely. Returns
     ``{"steps", "total_reward", "components", "terminated", "truncated", "dt", "video_fps",
     "render_fps", "frames", "trajectory", "video"}``.
@@ -72,7 +73,7 @@ def rollout_policy(policy_path: str | Path, reward_path: str | Path, robot: str,
         tmp_traj = staged.file(traj_path)
         tmp_video = staged.file(video_path)
         result = _replay_and_render(policy_path, reward_path, reward_fn, robot, spec, cfg, out_dir,
-                                    steps, seed, render_size, fps, tmp_traj, tmp_video)
+                                    steps, seed, render_size, fps, tmp_traj, tmp_video, camera)
         staged.commit()  # the video is published last
     result["trajectory"] = str(traj_path)
     result["video"] = str(video_path)
@@ -81,7 +82,8 @@ def rollout_policy(policy_path: str | Path, reward_path: str | Path, robot: str,
 
 def _replay_and_render(policy_path: Path, reward_path: Path, reward_fn: Any, robot: str, spec: Any,
                        cfg: TrainConfig, out_dir: Path, steps: int, seed: int, render_size: int,
-                       fps: float | None, traj_out: Path, video_out: Path) -> dict[str, Any]:
+                       fps: float | None, traj_out: Path, video_out: Path,
+                       camera: str = "tracking") -> dict[str, Any]:
     """The rollout itself: the trajectory goes to ``traj_out``, the video to ``video_out``."""
     from vidreward.sim import make_sim
     from vidreward.sim.render import render_video
@@ -144,7 +146,8 @@ def _replay_and_render(policy_path: Path, reward_path: Path, reward_fn: Any, rob
 
     video_fps = float(fps) if fps is not None else 1.0 / dt
     t0 = time.perf_counter()
-    info = render_video(robot, np.stack(qpos_frames), video_out, video_fps, size=render_size)
+    info = render_video(robot, np.stack(qpos_frames), video_out, video_fps, size=render_size,
+                        camera=camera)
     render_wall = time.perf_counter() - t0
     return {
         "steps": T,
