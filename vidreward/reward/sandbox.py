@@ -13,9 +13,11 @@ environment, works in an empty temporary directory, builds a sample state batch
 untrusted code — applies resource limits (``RLIMIT_AS`` = current size + ``memory_mb``,
 ``RLIMIT_CPU``, ``RLIMIT_NOFILE``, ``RLIMIT_FSIZE`` = 0, no core dumps), replaces file, process and
 socket entry points with functions that raise, arms a real-time timer whose default action kills
-the process, and executes the module with a builtins table that lacks ``open``/``exec``/``eval``/...
-and whose ``__import__`` admits only torch, math, typing and __future__. The static allowlist in
-:mod:`vidreward.reward.validate` is the primary guard; this is defence in depth.
+the process, confines it (:func:`vidreward.reward.confine.confine_process`: own network namespace,
+no writable path), and executes the module in the restricted execution model that training and
+rollout use too (:mod:`vidreward.reward.restricted`: curated namespaces, guarded attribute access,
+safe builtins). The static allowlist in :mod:`vidreward.reward.validate` runs first; the process
+limits are defence in depth.
 
 It checks the return value — ``(reward [N] float finite, {str: float tensor [N] finite})`` — and
 that the state tensors were not modified in place, and reports the first failed check.
