@@ -163,9 +163,9 @@ def rollout_camera(expert_evidence: str | None) -> str:
         return "tracking"
     record = json.loads(Path(expert_evidence).read_text())
     style = record.get("quantities", {}).get("camera_motion", {}).get("value")
-    log.info("expert clip's camera: %s -> rollout camera %s", style,
-             "fixed" if style == "fixed" else "tracking")
-    return "fixed" if style == "fixed" else "tracking"
+    camera = "fixed" if style == "fixed" else "tracking"
+    log.info("expert clip's camera: %s -> rollout camera %s", style, camera)
+    return camera
 
 
 def clip_evidence_stage(video: str, evidence_out: str) -> None:

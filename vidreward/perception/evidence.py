@@ -511,7 +511,8 @@ def evidence_from_frames(frames: np.ndarray, fps: float, clip: str = "<frames>")
             q["direction_deg"] = _unknown("deg", f"the subject does not travel (moves {chord:.2f} body "
                                           "lengths per second over the ground)")
         q["turn_rate_deg_s"] = turn
-    amp = float(np.nanpercentile(_detrend(t[ok], g.height_bl[ok]), 95) - np.nanpercentile(_detrend(t[ok], g.height_bl[ok]), 5)) / 2
+    height = _detrend(t[ok], g.height_bl[ok])
+    amp = float(np.percentile(height, 95) - np.percentile(height, 5)) / 2
     q["bounce_amplitude_bl"] = Quantity(amp, float(found.mean()), "body lengths")
     if amp >= BOUNCE_MIN:
         freq, share = dominant_frequency(t, _fill(g.height_bl))

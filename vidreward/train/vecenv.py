@@ -149,17 +149,17 @@ class SimVecEnv(IVecEnv):
             raise RewardCodeError(
                 f"{self.reward_origin}: compute_reward raised {exc!r} during training", "runtime"
             ) from exc
-        if self.component_names is None:
-            self._check_first_output(out)
-        if not (isinstance(out, tuple) and len(out) == 2):
+        if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict)):
             raise RewardCodeError(
-                f"{self.reward_origin}: compute_reward must return (reward, components) at every "
-                f"step; after {self._steps} training steps it returned {type(out).__name__}", "return")
+                f"{self.reward_origin}: compute_reward must return (reward, components: dict) at "
+                f"every step; after {self._steps} training steps it returned {type(out).__name__}",
+                "return")
         reward, components = out
-        if not isinstance(components, dict) or tuple(components) != self.component_names:
+        if self.component_names is None:
+            self._set_components(components)
+        if tuple(components) != self.component_names:
             raise RewardCodeError(
-                f"{self.reward_origin}: compute_reward returned components "
-                f"{list(components) if isinstance(components, dict) else type(components).__name__} "
+                f"{self.reward_origin}: compute_reward returned components {list(components)} "
                 f"but earlier steps returned {list(self.component_names)}", "runtime")
         n = self.num_envs
         if not isinstance(reward, torch.Tensor) or reward.shape != (n,):
@@ -184,28 +184,14 @@ class SimVecEnv(IVecEnv):
                 raise RewardCodeError(
                     f"{self.reward_origin}: reward term {name!r} is NaN/inf after {self._steps} "
                     "training steps", "finite")
-        return reward.reshape(self.num_envs).to(torch.float32), components
+        return reward.to(torch.float32), components
 
-    def _check_first_output(self, out: Any) -> None:
-        n = self.num_envs
-        if not (isinstance(out, tuple) and len(out) == 2 and isinstance(out[1], dict)):
-            raise RewardCodeError(
-                f"{self.reward_origin}: compute_reward must return (reward, components: dict), "
-                f"got {type(out).__name__}", "runtime")
-        reward, components = out
-        if not isinstance(reward, torch.Tensor) or reward.numel() != n:
-            raise RewardCodeError(
-                f"{self.reward_origin}: reward must be a tensor of shape [{n}], got "
-                f"{getattr(reward, 'shape', type(reward).__name__)}", "runtime")
+    def _set_components(self, components: dict) -> None:
+        """The first step fixes the component names (checked: literals of the code, identifiers)."""
         if not components:
             raise RewardCodeError(f"{self.reward_origin}: compute_reward returned no components",
                                   "runtime")
         self.reward_fn.check_component_names(list(components))
-        for name, value in components.items():
-            if not isinstance(value, torch.Tensor) or value.numel() != n:
-                raise RewardCodeError(
-                    f"{self.reward_origin}: component {name!r} must be a tensor of shape [{n}], "
-                    f"got {getattr(value, 'shape', type(value).__name__)}", "runtime")
         self.component_names = tuple(components)
         self._comp_sum = torch.zeros(len(components), dtype=torch.float64)
 
