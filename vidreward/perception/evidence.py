@@ -25,8 +25,9 @@ Conventions (the same in every record and in :mod:`vidreward.perception.suite`'s
 ``turn_rate_deg_s``         yaw rate, + = counter-clockwise seen from above
 ``bounce_amplitude_bl``     half the 5-95 % range of the body's height above the ground, detrended
 ``bounce_frequency_hz``     dominant frequency of that height (0 when the amplitude < 0.02)
-``airborne_fraction``       share of frames whose lowest point clears the ground by 5 % of body size
-                            while the highest point is raised above its standing level
+``airborne_fraction``       share of frames whose lowest point clears the ground (by 3 % of body
+                            size or three times the track's noise) while the body's centre is
+                            raised by as much above its standing level
 ``cadence_hz``              how often the silhouette's shape repeats (limb cycle)
 ``height_ratio``            median / 98th-percentile height of the silhouette (posture)
 ``axis_motion``             "along" (travel along the body's long axis) or "sideways"
@@ -57,11 +58,15 @@ ANALYSIS_WIDTH = 320
 FOVY_DEG = 45.0
 MIN_FOUND_FRACTION = 0.25
 TRAVEL_MIN_BL_S = 0.08  # below this the subject does not travel: no direction
-AIRBORNE_CLEARANCE = 0.05  # body sizes
+AIRBORNE_CLEARANCE = 0.03  # body sizes: the least clearance read as flight
+AIRBORNE_NOISE_K = 3.0  # ... or this many times the clearance's noise, if larger
+AIRBORNE_MIN_BOUNCE = 0.03  # body sizes: a smaller bounce of the body's centre is no flight
+CONTACT_PERCENTILE = 85  # of the foot row in a window (y down): the ground under the subject
 BOUNCE_MIN = 0.02
 GROUND_WINDOW_S = 1.0
 DRIFT_WINDOW_S = 2.0
 VELOCITY_WINDOW_S = 1.0
+SUBHARMONIC_SHARE = 0.8
 SHAKE_SHIFT = 0.0015  # frame-to-frame jitter of the background, share of the width (RMS)
 SHAKE_ROLL_DEG = 0.08  # frame-to-frame roll jitter (std); tripods, pans and dollies do not roll
 QUANTITY_KEYS = (
@@ -185,6 +190,15 @@ def dominant_frequency(t: np.ndarray, x: np.ndarray, fmin: float = 0.2) -> tuple
         return 0.0, 0.0
     k = int(np.nonzero(band)[0][0] + spec[band].argmax())
     width = max(1, int(round(0.15 / (freqs[1] - freqs[0]))))
+    # a periodic motion with a sharp feature (a crouch before each jump) puts much of its power
+    # in the second harmonic: when half the peak's frequency carries at least
+    # SUBHARMONIC_SHARE of its power, that is the motion's own period
+    half = k // 2
+    if band[max(0, half - width)]:
+        lo, hi = max(0, half - width), half + width + 1
+        k_half = lo + int(spec[lo:hi].argmax())
+        if spec[k_half] >= SUBHARMONIC_SHARE * spec[k]:
+            k = k_half
     share = float(spec[max(0, k - width): k + width + 1].sum() / spec[band].sum())
     return float(freqs[k]), share
 
@@ -269,29 +283,42 @@ def ground_line(foot_y: np.ndarray, fps: float) -> np.ndarray:
 
     The foot point's row drifts as the subject moves toward or away from the camera: a running
     median over ``DRIFT_WINDOW_S``, smoothed, follows that drift (and not a bounce, which is
-    faster); around it the
-    ground is the lowest the foot gets within ``GROUND_WINDOW_S`` (a contact), smoothed over a
-    second.
+    faster); around it the ground is where the foot sits low within ``GROUND_WINDOW_S`` (the
+    ``CONTACT_PERCENTILE`` of its row, not the lowest, so that a frame where a shadow or a stray
+    pixel reaches lower does not sink the ground), smoothed over a second.
     """
     idx = np.arange(len(foot_y), dtype=float)
     ok = np.isfinite(foot_y)
     if ok.sum() < 4:
         return np.full(len(foot_y), np.nanmax(foot_y) if ok.any() else np.nan)
     drift = _fill(_moving(_fill(_moving(foot_y, DRIFT_WINDOW_S * fps)), fps, np.mean))
-    contact = _moving(foot_y - drift, GROUND_WINDOW_S * fps, lambda v: np.percentile(v, 95))
+    contact = _moving(foot_y - drift, GROUND_WINDOW_S * fps, lambda v: np.percentile(v, CONTACT_PERCENTILE))
     return drift + _fill(_moving(contact, fps))
 
 
 def airborne_fraction(g: GroundTrack) -> float:
-    """Share of frames in flight: the lowest point clears the ground by ``AIRBORNE_CLEARANCE``
-    and the highest point is raised above its standing level too (a frame where the legs were
-    not segmented lifts only the lowest point)."""
-    ok = g.found & np.isfinite(g.clearance_bl) & np.isfinite(g.top_bl)
-    if not ok.any():
+    """Share of frames in flight.
+
+    A frame is in flight when the lowest point clears the ground line by more than the
+    clearance threshold and the body's centre is raised above its standing level by as much
+    (a frame where the legs were not segmented lifts only the lowest point). The threshold is
+    ``AIRBORNE_CLEARANCE`` or, on a noisy track, ``AIRBORNE_NOISE_K`` times the robust spread of
+    the clearance in the frames nearer the ground, whichever is larger. A body whose centre
+    bounces by less than ``AIRBORNE_MIN_BOUNCE`` does not leave the ground (a flight lifts the
+    whole body): then the share is 0.
+    """
+    ok = g.found & np.isfinite(g.clearance_bl) & np.isfinite(g.height_bl)
+    if ok.sum() < 4:
         return 0.0
-    standing_top = float(np.percentile(g.top_bl[ok], 30))
-    lifted = g.top_bl[ok] > standing_top + 0.6 * AIRBORNE_CLEARANCE
-    return float(np.mean((g.clearance_bl[ok] > AIRBORNE_CLEARANCE) & lifted))
+    height = _detrend(g.t[ok], g.height_bl[ok])
+    if float(np.percentile(height, 95) - np.percentile(height, 5)) / 2 < AIRBORNE_MIN_BOUNCE:
+        return 0.0
+    clearance = g.clearance_bl[ok]
+    low = clearance[clearance <= np.median(clearance)]
+    spread = 1.4826 * float(np.median(np.abs(low - np.median(low))))
+    threshold = max(AIRBORNE_CLEARANCE, AIRBORNE_NOISE_K * spread)
+    standing = float(np.percentile(height, 30))
+    return float(np.mean((clearance > threshold) & (height > standing + threshold)))
 
 
 def _windowed_velocity(g: GroundTrack, fps: float) -> tuple[np.ndarray, np.ndarray]:

@@ -170,10 +170,15 @@ def _shape_stats(keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float
 
 def segment_subject(frames: np.ndarray, camera: CameraMotion, keep_masks: bool = False,
                     appearance: bool = True) -> SubjectTrack:
-    """Segment the subject in colour frames [T, H, W, 3] uint8 given the camera motion: by
-    motion-compensated differencing, then (``appearance``) with a colour model of the subject
-    learnt from the frames where that worked, for the frames where the subject hardly moves
-    relative to the ground (:func:`refine_with_appearance`)."""
+    """Segment the subject in colour frames [T, H, W, 3] uint8 given the camera motion.
+
+    First by motion-compensated differencing. Where the subject's colours are foreign to the
+    background and that alone picks out one body (:func:`colour_novelty_masks`: plain, checkered,
+    two-tone ground), the colour masks replace the motion masks: they hold the whole body even
+    where it stays still relative to the ground (turning or hopping in place) or to the camera
+    (a following camera over a plain floor), where the difference to a median background is
+    empty. Otherwise (``appearance``) a colour model of the subject learnt from the frames where
+    differencing worked fills in the frames where it hardly moved (:func:`refine_with_appearance`)."""
     n, h, w = frames.shape[:3]
     box = np.full((n, 4), np.nan)
     centroid = np.full((n, 2), np.nan)
@@ -195,6 +200,9 @@ def segment_subject(frames: np.ndarray, camera: CameraMotion, keep_masks: bool =
         mask = (diff > threshold).astype(np.uint8)
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel_open)
         raw.append(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel_close))
+    novel = colour_novelty_masks(frames, raw)
+    if novel is not None:
+        raw = novel
     # Where in the image foreground keeps appearing: the subject under a following camera, while
     # residue of the background (parallax of objects standing on the floor) moves through the view.
     present = [m for m in raw if m is not None]
@@ -209,7 +217,7 @@ def segment_subject(frames: np.ndarray, camera: CameraMotion, keep_masks: bool =
         previous = centroid[t]
         masks.append(keep)
     track = SubjectTrack(box, centroid, area, angle, elongation, shapes, masks)
-    if appearance:
+    if appearance and novel is None:
         refine_with_appearance(frames, track)
     if not keep_masks:
         track.masks = [None] * n
@@ -289,3 +297,84 @@ def refine_with_appearance(frames: np.ndarray, track: SubjectTrack) -> None:
         (track.box[t], track.centroid[t], track.area[t], track.angle[t], track.elongation[t],
          track.shapes[t]) = _shape_stats(keep)
         track.masks[t] = keep
+
+
+NOVELTY_BINS = 16  # per channel, for the background colour histogram
+NOVELTY_P = 1e-4  # a colour rarer than this in the background (smoothed histogram) is foreign
+BORDER_FRACTION = 0.06  # of the shorter side: the frame's border strip, taken as background
+CLEAN_REST = 0.3  # foreign pixels outside the subject, as a share of the subject's, at most ...
+CLEAN_FRAMES = 0.7  # ... in this share of the frames, for the colour masks to be used
+
+
+def _novelty_index(pixels: np.ndarray) -> np.ndarray:
+    q = (pixels.astype(np.int32) * NOVELTY_BINS) // 256
+    return (q[..., 0] * NOVELTY_BINS + q[..., 1]) * NOVELTY_BINS + q[..., 2]
+
+
+def background_colours(frames: np.ndarray, motion: list) -> np.ndarray:
+    """Per colour bin, whether the colour is foreign to the background: rarer than ``NOVELTY_P``
+    in the frame border strips (minus pixels the motion masks give to the subject), with the
+    histogram smoothed over neighbouring bins so that shading does not read as foreign."""
+    n, h, w = frames.shape[:3]
+    b = max(3, int(BORDER_FRACTION * min(h, w)))
+    border = np.zeros((h, w), bool)
+    border[:b], border[-b:], border[:, :b], border[:, -b:] = True, True, True, True
+    hist = np.zeros(NOVELTY_BINS ** 3)
+    grow = np.ones((9, 9), np.uint8)
+    for t in range(0, n, max(1, n // 40)):
+        sel = border.copy()
+        if motion[t] is not None:
+            sel &= cv2.dilate(motion[t], grow) == 0
+        hist += np.bincount(_novelty_index(frames[t][sel]).ravel(), minlength=len(hist))
+    cube = np.pad(hist.reshape((NOVELTY_BINS,) * 3), 1)
+    k = NOVELTY_BINS
+    smooth = sum(cube[1 + a:1 + a + k, 1 + b_:1 + b_ + k, 1 + c:1 + c + k]
+                 for a in (-1, 0, 1) for b_ in (-1, 0, 1) for c in (-1, 0, 1)).ravel()
+    return smooth / max(smooth.sum(), 1.0) < NOVELTY_P
+
+
+STATIC_FRACTION = 0.9  # foreign in this share of the frames at the same pixel: static
+
+
+def _static_border_structures(masks: list) -> np.ndarray | None:
+    """Foreign pixels that stay put through the clip and reach the frame's edge: drawn lines,
+    a horizon, the edge of a floor. They are scenery, not the subject (which does not fill the
+    frame's border), and are removed from every frame's mask."""
+    static = (np.mean(masks, axis=0) >= STATIC_FRACTION).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(static, connectivity=8)
+    h, w = static.shape
+    touching = [k for k in range(1, n) if stats[k, cv2.CC_STAT_LEFT] == 0 or stats[k, cv2.CC_STAT_TOP] == 0
+                or stats[k, cv2.CC_STAT_LEFT] + stats[k, cv2.CC_STAT_WIDTH] >= w
+                or stats[k, cv2.CC_STAT_TOP] + stats[k, cv2.CC_STAT_HEIGHT] >= h]
+    if not touching:
+        return None
+    return np.isin(labels, touching).astype(np.uint8)
+
+
+def colour_novelty_masks(frames: np.ndarray, motion: list) -> list | None:
+    """Per frame, the pixels whose colour the background does not have, or None when those do
+    not single out one body (cluttered ground: objects of many colours are foreign too; a
+    subject coloured like the ground: nothing is).
+
+    Clean means: in at least ``CLEAN_FRAMES`` of the sampled frames the component
+    :func:`_pick_component` keeps holds all but ``CLEAN_REST`` of the foreign pixels.
+    """
+    foreign = background_colours(frames, motion)
+    n, h, w = frames.shape[:3]
+    kernel_open = np.ones((2, 2), np.uint8)
+    kernel_close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+    masks = [cv2.morphologyEx(foreign[_novelty_index(frames[t])].astype(np.uint8), cv2.MORPH_OPEN, kernel_open)
+             for t in range(n)]
+    scenery = _static_border_structures(masks)  # removed before closing, which would bridge
+    if scenery is not None:  # the gap between a foot and a drawn ground line
+        masks = [m & (1 - scenery) for m in masks]
+    masks = [cv2.morphologyEx(m, cv2.MORPH_CLOSE, kernel_close) for m in masks]
+    clean = []
+    for t in range(0, n, max(1, n // 30)):
+        keep = _pick_component(masks[t], None)
+        if keep is None:
+            clean.append(False)
+            continue
+        rest = float(masks[t].sum()) - float(keep.sum())
+        clean.append(rest <= CLEAN_REST * float(keep.sum()))
+    return masks if np.mean(clean) >= CLEAN_FRAMES else None
