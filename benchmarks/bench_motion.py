@@ -1,9 +1,14 @@
-"""Motion-evidence accuracy and speed on the ground-truth clip suite.
+"""Motion-evidence accuracy and speed on the ground-truth clip suite and on real footage.
 
-``python benchmarks/bench_motion.py [--suite data/motion_suite] [--only NAME ...]`` renders the
-suite first when it is missing (``tools/make_motion_suite.py``), runs the extractor on every clip
-and prints, per clip, each quantity's estimate against the truth, then per quantity the share of
-clips within tolerance, and the analysis time of a 6 s clip at 480p (target: at most 5 s).
+``python benchmarks/bench_motion.py [--suite data/motion_suite] [--only NAME ...] [--no-real]``
+renders the suite first when it is missing (``tools/make_motion_suite.py``), runs the extractor on
+every clip and prints, per clip, each quantity's estimate against the truth, then per quantity the
+share of clips within tolerance, and the analysis time of a 6 s clip at 480p (target: at most 5 s).
+
+Real footage (run by default, ``--no-real`` skips it): the clips in ``data/motion/real/`` (cut from
+OpenCV's ``vtest.avi`` by ``tools/make_real_clips.py``, truth marked by hand), with estimate,
+truth and error per quantity and the share within tolerance. ``--only`` takes names of either set;
+when it names only real clips the suite is not run.
 
 Tolerances (the issue's "done when"): direction within 30 degrees (moving clips), speed within
 25 %, turning sign right and rate within 30 % (clips that turn), bounce frequency within 0.3 Hz
@@ -32,6 +37,7 @@ TURN_MIN_DEG_S = 10.0
 BOUNCE_FREQ_TOL_HZ = 0.3
 BOUNCE_MIN_BL = 0.05
 AIRBORNE_TOL = 0.1
+REAL_DIR = ROOT / "data" / "motion" / "real"
 
 
 def angle_error(a: float, b: float) -> float:
@@ -94,32 +100,12 @@ def evaluate(suite: Path, only: list[str] | None = None) -> list[dict]:
     return rows
 
 
-def speed_480p(suite: Path) -> float:
-    """Seconds to analyse a 6 s clip at 480p (a suite clip re-rendered at 640x480)."""
-    clip = suite / "speed_480p" / "quad_trot_tracking_checkered.mp4"
-    if not clip.exists():
-        subprocess.run([sys.executable, str(ROOT / "tools" / "make_motion_suite.py"), "--out", str(clip.parent),
-                        "--only", "quad_trot_tracking_checkered", "--size", "640x480", "--seconds", "6"],
-                       check=True)
-    frames, fps = read_video(clip)
-    start = time.perf_counter()
-    evidence_from_frames(frames, fps)
-    return time.perf_counter() - start
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--suite", default=str(ROOT / "data" / "motion_suite"))
-    ap.add_argument("--only", nargs="*")
-    ap.add_argument("--no-speed", action="store_true")
-    args = ap.parse_args(argv)
-    suite = Path(args.suite)
-    wanted = args.only or []
+def suite_rows(suite: Path, wanted: list[str]) -> None:
     missing = [n for n in wanted if not (suite / f"{n}.truth.json").exists()]
     if missing or not any(suite.glob("*.truth.json")):
         cmd = [sys.executable, str(ROOT / "tools" / "make_motion_suite.py"), "--out", str(suite)]
         subprocess.run(cmd + (["--only", *missing] if missing else []), check=True)
-    rows = evaluate(suite, args.only)
+    rows = evaluate(suite, wanted or None)
     keys = ("direction", "speed", "turning", "bounce_freq", "airborne")
     print(f"{'clip':<34} " + " ".join(f"{k:<17}" for k in keys) + " time")
     for r in rows:
@@ -140,6 +126,93 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{k:<12} within tolerance: {sum(applicable)}/{len(applicable)} "
                   f"({100 * sum(applicable) / len(applicable):.0f} %)"
                   + (f"; {unknown} justified unknown(s): the view cannot show it" if unknown else ""))
+
+
+
+def real_checks(ev: dict, truth: dict) -> dict[str, tuple[bool, str]]:
+    """Per quantity of a real clip: (within tolerance, "estimate vs truth error")."""
+    q = {k: v["value"] for k, v in ev["quantities"].items()}
+    out: dict[str, tuple[bool, str]] = {}
+    est, tr = q.get("direction_deg"), truth["direction_deg"]
+    err = None if est is None else angle_error(est, tr)
+    out["direction"] = (err is not None and err <= DIRECTION_TOL_DEG,
+                        f"{'unk' if est is None else round(est)} vs {tr:.0f} err {'-' if err is None else round(err)}")
+    est, tr = q.get("speed_bl_s"), truth["speed_bl_s"]
+    rel = None if est is None else (est - tr) / tr
+    out["speed"] = (rel is not None and abs(rel) <= SPEED_TOL,
+                    f"{'unk' if est is None else f'{est:.2f}'} vs {tr:.2f} {'-' if rel is None else f'{100 * rel:+.0f}%'}")
+    est, tr = q.get("camera_motion"), truth["camera_motion"]
+    out["camera"] = (est == tr, f"{est} vs {tr}")
+    est, tr = q.get("airborne_fraction"), truth["airborne_fraction"]
+    out["airborne"] = (est is not None and abs(est - tr) <= AIRBORNE_TOL,
+                       f"{'unk' if est is None else f'{est:.2f}'} vs {tr:.2f}")
+    return out
+
+
+def evaluate_real(real_dir: Path, only: list[str] | None = None) -> list[dict]:
+    rows = []
+    for truth_path in sorted(real_dir.glob("*.truth.json")):
+        name = truth_path.name[: -len(".truth.json")]
+        if only and name not in only:
+            continue
+        doc = json.loads(truth_path.read_text())
+        frames, fps = read_video(real_dir / f"{name}.mp4")
+        start = time.perf_counter()
+        ev = evidence_from_frames(frames, fps, clip=name)[0].to_dict()
+        rows.append({"name": name, "seconds": time.perf_counter() - start, "evidence": ev,
+                     "truth": doc["truth"], "checks": real_checks(ev, doc["truth"])})
+    return rows
+
+
+def print_real(rows: list[dict]) -> None:
+    keys = ("direction", "speed", "camera", "airborne")
+    print("real footage (data/motion/real: vtest.avi, hand-checked truth; estimate vs truth, error)")
+    print(f"{'clip':<34} " + " ".join(f"{k:<24}" for k in keys) + " time")
+    for r in rows:
+        cells = []
+        for k in keys:
+            ok, text = r["checks"][k]
+            cells.append(f"{'ok ' if ok else 'BAD'} {text}"[:24].ljust(24))
+        print(f"{r['name']:<34} " + " ".join(cells) + f" {r['seconds']:.1f}s")
+    print()
+    for k in keys:
+        oks = [r["checks"][k][0] for r in rows]
+        print(f"real {k:<12} within tolerance: {sum(oks)}/{len(oks)} ({100 * sum(oks) / len(oks):.0f} %)")
+
+
+def speed_480p(suite: Path) -> float:
+    """Seconds to analyse a 6 s clip at 480p (a suite clip re-rendered at 640x480)."""
+    clip = suite / "speed_480p" / "quad_trot_tracking_checkered.mp4"
+    if not clip.exists():
+        subprocess.run([sys.executable, str(ROOT / "tools" / "make_motion_suite.py"), "--out", str(clip.parent),
+                        "--only", "quad_trot_tracking_checkered", "--size", "640x480", "--seconds", "6"],
+                       check=True)
+    frames, fps = read_video(clip)
+    start = time.perf_counter()
+    evidence_from_frames(frames, fps)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--suite", default=str(ROOT / "data" / "motion_suite"))
+    ap.add_argument("--only", nargs="*")
+    ap.add_argument("--no-speed", action="store_true")
+    ap.add_argument("--real-dir", default=str(REAL_DIR))
+    ap.add_argument("--no-real", action="store_true", help="skip the real-footage section")
+    args = ap.parse_args(argv)
+    suite, real_dir = Path(args.suite), Path(args.real_dir)
+    real_names = {p.name[: -len(".truth.json")] for p in real_dir.glob("*.truth.json")}
+    wanted = [n for n in (args.only or []) if n not in real_names]
+    wanted_real = [n for n in (args.only or []) if n in real_names]
+    run_suite = not args.only or bool(wanted)
+    run_real = not args.no_real and (not args.only or bool(wanted_real))
+    if run_suite:
+        suite_rows(suite, wanted)
+    if run_real:
+        if run_suite:
+            print()
+        print_real(evaluate_real(real_dir, wanted_real or None))
     if not args.no_speed:
         print(f"\n6 s clip at 640x480: analysed in {speed_480p(suite):.2f} s (target <= 5 s)")
     return 0

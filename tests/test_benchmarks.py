@@ -55,3 +55,13 @@ def test_bench_motion_prints_errors_against_truth_and_shares_within_tolerance(tm
     assert "ok  0 vs 0" in row  # direction: estimate vs truth
     assert "direction    within tolerance: 1/1 (100 %)" in out
     assert "speed        within tolerance: 1/1 (100 %)" in out
+
+
+def test_bench_motion_real_footage_prints_estimate_truth_error_and_shares():
+    out = _run(str(BENCH / "bench_motion.py"), "--only", "vtest_walk_left", "--no-speed")
+    row = next(line for line in out.splitlines() if line.startswith("vtest_walk_left ") and " vs " in line)
+    assert re.search(r"-?\d+ vs 156 err \d+", row) and "fixed vs fixed" in row  # direction, camera
+    assert re.search(r"\d\.\d\d vs 0\.77 [+-]\d+%", row)  # speed with its relative error
+    for k in ("direction", "speed", "camera"):
+        assert re.search(rf"real {k} +within tolerance: [01]/1 \(\d+ %\)", out), out
+    assert "quad_" not in out  # only real clips named: the suite is not rendered
