@@ -212,5 +212,6 @@ def critique_stage(
         # Model and human feedback carry no measurement: add the analytic one for the summary.
         measured = AnalyticCritic().critique(inp)
         critique.gap, critique.descriptors = measured.gap, measured.descriptors
+        critique.crosscheck = measured.crosscheck
     critique.save(critique_out, markdown_out)
     return critique

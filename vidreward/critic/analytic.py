@@ -3,10 +3,19 @@
 It measures the expert from the clip's pixels with the motion-evidence extractor
 (``vidreward.perception.evidence``: camera motion from the background, subject segmentation,
 everything relative to the ground, body-size-normalised; what the clip cannot show is reported as
-unknown and left out of the comparison, never stated) and the robot from the rollout's ``trajectory.npz``
-(the exact simulator state behind ``rollout.mp4``, so no rendering artefacts), and writes the
-four-part feedback with concrete numbers and machine-readable ``params`` in the reward-term
-vocabulary shared with the analytic rewriter:
+unknown and left out of the comparison, never stated) and the robot the same way, from its rendered
+``rollout.mp4``: video is compared with video, as a vision-language model would. The rollout's
+``trajectory.npz`` (the exact simulator state behind the video) measures the robot a second time
+(:func:`cross_check`): a robot descriptor the video cannot show comes from the trajectory, and
+each one the two disagree on beyond its ``XCHECK_*`` tolerance is flagged in the critique
+(``Critique.crosscheck`` and a "Cross-check: rollout video vs trajectory" part): the render or the
+measurement is off. A rollout video that cannot be analysed (missing, unreadable, no subject found)
+leaves every robot descriptor to the trajectory, and the critique says so. The extractor's
+overlays and records of the rollout go to ``storyboard/robot/`` (``robot_<k>.png``,
+``evidence.json``, ``track.csv``), next to the expert's in ``storyboard/``.
+
+The critic writes the four-part feedback with concrete numbers and machine-readable ``params`` in
+the reward-term vocabulary shared with the analytic rewriter:
 
 | component | params |
 |---|---|
@@ -44,6 +53,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +63,7 @@ import numpy as np
 from vidreward.critic.base import Critique, CritiqueInput, Item
 from vidreward.critic.motion import (
     BOUNCE_MIN,
+    DESCRIPTOR_KEYS,
     descriptors_from_trajectory,
     gap,
     trajectory_diagnostics,
@@ -70,7 +81,18 @@ DRIFT_MAX = 0.10
 BIG_BOUNCE = 0.05
 BIG_AIRBORNE = 0.30
 EXPERT_FRAMES_MAX = 1500
+ROBOT_FRAMES_MAX = 1500
 STORYBOARD_FRAMES = 6
+MIN_FOUND = 0.25  # share of frames the subject must be found in for its motion to be measured
+ROBOT_EVIDENCE_DIR = "robot"  # under the storyboard: the rollout's evidence.json, track.csv, overlays
+# Cross-check of the robot's two measurements, rendered video vs trajectory (descriptor units):
+# they agree when |video - trajectory| <= the tolerance.
+XCHECK_SPEED_ABS, XCHECK_SPEED_REL = 0.10, 0.25  # body lengths/s + share of the trajectory's speed
+XCHECK_AMP_ABS = 0.03  # body lengths
+XCHECK_FREQ_ABS = 0.30  # Hz (compared only when both sides bounce, amplitude >= BOUNCE_MIN)
+XCHECK_AIR_ABS = 0.10  # fraction of the time
+XCHECK_HEIGHT_ABS = 0.08  # height ratio
+XCHECK_TRAVEL_MIN = 0.08  # body lengths/s: below this the trajectory gives no travel direction
 # critic descriptor -> motion-evidence quantity
 EVIDENCE_KEYS = {"speed": "speed_bl_s", "bounce_amplitude": "bounce_amplitude_bl",
                  "bounce_frequency": "bounce_frequency_hz", "airborne_fraction": "airborne_fraction",
@@ -154,6 +176,9 @@ def current_terms(code: str, train_log: Path | None) -> RewardTerms:
     return RewardTerms(names, {}, shares, "train_log columns" if names else "none")
 
 
+log = logging.getLogger(__name__)
+
+
 def _bl(x: float) -> str:
     return f"{x:.2f} body lengths/s"
 
@@ -183,36 +208,141 @@ class AnalyticCritic:
         """(known descriptors, {descriptor: why the clip cannot show it}) from the motion-evidence
         extractor (:mod:`vidreward.perception.evidence`), which measures relative to the ground
         whatever the camera does."""
-        from vidreward.perception.evidence import analyse_clip
+        return clip_evidence(clip, storyboard, "expert_", EXPERT_FRAMES_MAX)
 
-        ev = analyse_clip(clip, out_dir=storyboard, storyboard=STORYBOARD_FRAMES,
-                          max_frames=EXPERT_FRAMES_MAX, prefix="expert_")
-        if ev.found_fraction < 0.25:
-            raise ClipError(f"{clip}: subject found in only {round(ev.found_fraction * ev.frames)} of "
-                            f"{ev.frames} frames: cannot measure motion")
-        known, unknown = {}, {}
-        for key, source in EVIDENCE_KEYS.items():
-            q = ev.quantities[source]
-            if q.value is None:
-                unknown[key] = q.unknown or "not visible in the clip"
-            else:
-                known[key] = float(q.value)
-        return known, unknown
+    def robot_video_evidence(self, video: Path, storyboard: Path | None = None) -> tuple[dict[str, float], dict[str, str]]:
+        """The same measurement of the rendered rollout; with ``storyboard`` its overlays
+        (``robot_<k>.png``), ``evidence.json`` and ``track.csv`` go to ``storyboard/robot/`` (the
+        extractor names its record files itself, so they would overwrite the expert's). Raises
+        ``ClipError`` when the video cannot be read or shows no subject."""
+        out = Path(storyboard) / ROBOT_EVIDENCE_DIR if storyboard is not None else None
+        return clip_evidence(video, out, "robot_", ROBOT_FRAMES_MAX)
 
     def critique(self, inp: CritiqueInput) -> Critique:
         bl, sh = self._dims(inp.robot)
         storyboard = Path(inp.out_dir) / "storyboard" if inp.out_dir else None
         expert, unknown = self.expert_evidence(Path(inp.expert_clip), storyboard)
-        robot = descriptors_from_trajectory(inp.trajectory, bl, sh)
+        trajectory = descriptors_from_trajectory(inp.trajectory, bl, sh)
+        diag = trajectory_diagnostics(inp.trajectory, bl)
+        try:
+            video, video_unknown = self.robot_video_evidence(Path(inp.rollout_video), storyboard)
+            video_failed = None
+        except Exception as exc:  # noqa: BLE001 - the rollout video never breaks the critique
+            log.warning("rollout video not measured, trajectory used instead: %s", exc)
+            video, video_unknown, video_failed = {}, {}, _short(exc)
+        robot, crosscheck = cross_check(video, video_unknown, video_failed, trajectory, diag, bl)
         # what the clip cannot show is not compared: the robot's own value stands in for it
         expert = {k: expert.get(k, robot[k]) for k in robot}
-        diag = trajectory_diagnostics(inp.trajectory, bl)
         terms = current_terms(inp.reward_code, Path(inp.train_log) if inp.train_log else None)
         crit = Critique(backend=self.name, gap=gap(expert, robot),
-                        descriptors={"expert": expert, "robot": robot})
+                        descriptors={"expert": expert, "robot": robot, "robot_video": video,
+                                     "robot_trajectory": trajectory},
+                        crosscheck=crosscheck)
         _fill(crit, expert, robot, diag, terms, bl, sh)
-        crit.raw_text = _render(crit, inp, terms, bl, sh, unknown)
+        crit.raw_text = _render(crit, inp, terms, bl, sh, unknown, video_failed)
         return crit
+
+
+def clip_evidence(clip: Path, out_dir: Path | None, prefix: str,
+                  max_frames: int) -> tuple[dict[str, float], dict[str, str]]:
+    """(known descriptors, {descriptor: why the clip cannot show it}) of a clip, by the
+    motion-evidence extractor; raises ``ClipError`` when the subject is found in too few frames."""
+    from vidreward.perception.evidence import analyse_clip
+
+    ev = analyse_clip(clip, out_dir=out_dir, storyboard=STORYBOARD_FRAMES, max_frames=max_frames,
+                      prefix=prefix)
+    if ev.found_fraction < MIN_FOUND:
+        raise ClipError(f"{clip}: subject found in only {round(ev.found_fraction * ev.frames)} of "
+                        f"{ev.frames} frames: cannot measure motion")
+    known, unknown = {}, {}
+    for key, source in EVIDENCE_KEYS.items():
+        q = ev.quantities.get(source)
+        if q is None or q.value is None:
+            unknown[key] = (q.unknown if q is not None else None) or "not visible in the clip"
+        else:
+            known[key] = float(q.value)
+    return known, unknown
+
+
+def _short(exc: BaseException, limit: int = 240) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+XCHECK_UNITS = {"speed": "body lengths/s", "bounce_amplitude": "body lengths", "bounce_frequency": "Hz",
+                "airborne_fraction": "of the time airborne", "height_ratio": "of full height"}
+
+
+def _value_text(key: str, x: float) -> str:
+    if key == "airborne_fraction":
+        return f"{x:.0%} {XCHECK_UNITS[key]}"
+    return f"{x:.3f} {XCHECK_UNITS[key]}" if key == "bounce_amplitude" else f"{x:.2f} {XCHECK_UNITS[key]}"
+
+
+def xcheck_tolerance(key: str, trajectory: float) -> float:
+    """How far the video's value may be from the trajectory's for the two to agree."""
+    if key == "speed":
+        return XCHECK_SPEED_ABS + XCHECK_SPEED_REL * abs(trajectory)
+    return {"bounce_amplitude": XCHECK_AMP_ABS, "bounce_frequency": XCHECK_FREQ_ABS,
+            "airborne_fraction": XCHECK_AIR_ABS, "height_ratio": XCHECK_HEIGHT_ABS}[key]
+
+
+def cross_check(video: dict[str, float], video_unknown: dict[str, str], video_failed: str | None,
+                trajectory: dict[str, float], diag: dict[str, float], body_length: float
+                ) -> tuple[dict[str, float], dict[str, dict[str, Any]]]:
+    """(robot descriptors for the comparison, cross-check record).
+
+    Each descriptor is the rollout video's where the video shows it (the expert is measured from
+    video too), else the trajectory's. Both are in body lengths: the extractor's body length (the
+    longer side of the subject's box) is what the robot's ``body_length`` is defined as (the larger
+    extent of its standing side-view silhouette). Speed: the video measures ground speed in any
+    direction and cannot tell which way the robot faces, so the cross-check compares it with the
+    trajectory's ground speed (forward and sideways), and the comparison uses the video's speed
+    times the trajectory's forward share of it (its sign: backwards stays negative; sideways drift
+    does not count as forward travel). Bounce frequencies are compared only when both sides bounce.
+    """
+    ground_bl = float(np.hypot(diag["forward_speed_mps"], diag["lateral_speed_mps"])) / body_length
+    if ground_bl >= XCHECK_TRAVEL_MIN:
+        forward_share = trajectory["speed"] / ground_bl
+    else:
+        forward_share = 1.0  # the trajectory gives no direction: what the video shows counts as forward
+    traj_side = dict(trajectory, speed=ground_bl)
+    robot: dict[str, float] = {}
+    record: dict[str, dict[str, Any]] = {}
+    for key in DESCRIPTOR_KEYS:
+        t = traj_side[key]
+        v = video.get(key)
+        name = key.replace("_", " ")
+        if v is None:
+            robot[key] = trajectory[key]
+            why = (f"the rollout video could not be analysed ({video_failed})" if video_failed else
+                   f"the rollout video cannot show it ({video_unknown.get(key, 'not measured')})")
+            record[key] = {"video": None, "trajectory": t, "agree": None,
+                           "note": f"{why}: compared using the trajectory's value ({_value_text(key, t)})."}
+            continue
+        robot[key] = v * forward_share if key == "speed" else v
+        if key == "bounce_frequency" and (video.get("bounce_amplitude", 0.0) >= BOUNCE_MIN) != (
+                trajectory["bounce_amplitude"] >= BOUNCE_MIN):
+            record[key] = {"video": v, "trajectory": t, "agree": None,
+                           "note": "not compared: only one of video and trajectory shows a bounce (see "
+                                   "bounce_amplitude); compared using the video's value."}
+            continue
+        agree = bool(abs(v - t) <= xcheck_tolerance(key, t))
+        if agree:
+            note = (f"video {_value_text(key, v)}, trajectory {_value_text(key, t)}: agree within "
+                    f"{xcheck_tolerance(key, t):.2f}.")
+        else:
+            note = (f"the video shows {name} {_value_text(key, v)} but the trajectory says "
+                    f"{_value_text(key, t)}: the render or the measurement is off; this descriptor is "
+                    "compared using the video's value.")
+            if key == "speed":
+                note += " (The trajectory's speed here is its ground speed, forward and sideways.)"
+            elif key == "height_ratio":
+                note += (" (The video's ratio is relative to the tallest posture in the video, the "
+                         "trajectory's to the standing height: a robot that never stands up fully "
+                         "reads taller on video.)")
+        record[key] = {"video": v, "trajectory": t, "agree": agree, "note": note}
+    return robot, record
 
 
 def _already_set(current: dict[str, Any], params: dict[str, Any]) -> bool:
@@ -359,17 +489,30 @@ def _fill(crit: Critique, e: dict[str, float], r: dict[str, float], diag: dict[s
 
 
 def _render(crit: Critique, inp: CritiqueInput, terms: RewardTerms, bl: float, sh: float,
-            unknown: dict[str, str] | None = None) -> str:
+            unknown: dict[str, str] | None = None, video_failed: str | None = None) -> str:
     md = crit.to_markdown()
     head, _, rest = md.partition("\n\n")
+    video, traj = Path(inp.rollout_video).name, Path(inp.trajectory).name
+    from_traj = sorted(k for k, e in crit.crosscheck.items() if e.get("video") is None)
+    if video_failed:
+        robot_note = (f"robot: its rollout video `{video}` could not be analysed ({video_failed}), so "
+                      f"every robot descriptor comes from `{traj}`, the exact simulator state behind it")
+    else:
+        robot_note = (f"robot measured the same way from the pixels of its rollout video `{video}`, "
+                      f"cross-checked against `{traj}`, the exact simulator state behind it"
+                      + (f"; from the trajectory where the video cannot show it: {', '.join(from_traj)}"
+                         if from_traj else ""))
+    off = sorted(k for k, e in crit.crosscheck.items() if e.get("agree") is False)
     note = (
         f"Expert measured from the pixels of `{Path(inp.expert_clip).name}` (camera motion from the "
         f"background, subject segmentation, every position relative to the ground, sizes in the "
-        f"subject's body size); robot measured from `{Path(inp.trajectory).name}`, the "
-        f"exact simulator state behind `{Path(inp.rollout_video).name}` (body_length {bl:.3f} m, "
+        f"subject's body size); {robot_note} (body_length {bl:.3f} m, "
         f"standing_height {sh:.3f} m). Components of the current reward (from {terms.source}): "
         f"{', '.join(sorted(terms.names)) or 'unknown'}."
     )
+    if off:
+        note += (f" The rollout video and the trajectory disagree on {', '.join(off)} (see the "
+                 "cross-check below).")
     for key, why in sorted((unknown or {}).items()):
         note += f" The clip cannot show the expert's {key.replace('_', ' ')} ({why}): it is not compared."
     if not any(getattr(crit, s) for s in ("problems", "rewrite", "remove", "new")):

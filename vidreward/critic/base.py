@@ -39,6 +39,9 @@ class Critique:
     gap: float | None = None
     descriptors: dict[str, dict[str, float]] = field(default_factory=dict)
     raw_text: str = ""
+    # analytic critics: the robot measured twice, from its rendered video and from its trajectory
+    # {descriptor: {"video": x | None, "trajectory": y, "agree": bool | None, "note": str}}
+    crosscheck: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,6 +58,7 @@ class Critique:
                 gap=data.get("gap"),
                 descriptors=data.get("descriptors", {}),
                 raw_text=data.get("raw_text", ""),
+                crosscheck=dict(data.get("crosscheck") or {}),
             )
         except TypeError as exc:
             raise CritiqueError(f"{source}: malformed critique item: {exc}") from exc
@@ -87,13 +91,44 @@ class Critique:
                 lines.append(f"{i}. {prefix}{item.text}")
             lines.append("")
         if self.descriptors:
-            lines += ["## Motion descriptors", "", "| descriptor | expert | robot |", "|---|---|---|"]
             expert = self.descriptors.get("expert", {})
             robot = self.descriptors.get("robot", {})
+            sides = [s for s in ("robot_video", "robot_trajectory") if s in self.descriptors]
+            header = ["descriptor", "expert", "robot"] + [s.replace("_", " ") for s in sides]
+            lines += ["## Motion descriptors", "", "| " + " | ".join(header) + " |",
+                      "|" + "---|" * len(header)]
             for key in sorted(set(expert) | set(robot)):
-                lines.append(f"| {key} | {_fmt(expert.get(key))} | {_fmt(robot.get(key))} |")
+                cells = [key, _fmt(expert.get(key)), _fmt(robot.get(key))]
+                cells += [_fmt(self.descriptors[s].get(key)) for s in sides]
+                lines.append("| " + " | ".join(cells) + " |")
             lines.append("")
+        if self.crosscheck:
+            lines += crosscheck_markdown(self.crosscheck)
         return "\n".join(lines)
+
+
+CROSSCHECK_TITLE = "Cross-check: rollout video vs trajectory"
+
+
+def crosscheck_markdown(crosscheck: dict[str, dict[str, Any]]) -> list[str]:
+    """The cross-check part: every disagreement with its note, then one line each for the
+    descriptors that agree and for those the video could not give."""
+    lines = [f"## {CROSSCHECK_TITLE}", ""]
+    off = [(k, e) for k, e in sorted(crosscheck.items()) if e.get("agree") is False]
+    agree = [k for k, e in sorted(crosscheck.items()) if e.get("agree") is True]
+    rest = [(k, e) for k, e in sorted(crosscheck.items()) if e.get("agree") is None]
+    if off:
+        lines += [f"{i}. `{k}`: {e.get('note', '')}" for i, (k, e) in enumerate(off, 1)]
+    else:
+        lines.append("No disagreement between the rollout video and the trajectory.")
+    lines.append("")
+    if agree:
+        lines += [f"Video and trajectory agree on: {', '.join(agree)}.", ""]
+    for k, e in rest:
+        lines += [f"- `{k}`: {e.get('note', '')}"]
+    if rest:
+        lines.append("")
+    return lines
 
 
 def _fmt(value: Any) -> str:
