@@ -85,19 +85,25 @@ def checks(ev: dict, truth: dict, spec: dict | None = None) -> dict[str, tuple[b
     return out
 
 
-def evaluate(suite: Path, only: list[str] | None = None) -> list[dict]:
+def _evaluate(folder: Path, only: list[str] | None, check) -> list[dict]:
+    """Run the extractor on every ``<name>.mp4`` with a ``<name>.truth.json`` in ``folder``;
+    ``check(evidence, truth_doc)`` compares them."""
     rows = []
-    for truth_path in sorted(suite.glob("*.truth.json")):
+    for truth_path in sorted(folder.glob("*.truth.json")):
         name = truth_path.name[: -len(".truth.json")]
         if only and name not in only:
             continue
-        truth = json.loads(truth_path.read_text())
-        frames, fps = read_video(suite / f"{name}.mp4")
+        doc = json.loads(truth_path.read_text())
+        frames, fps = read_video(folder / f"{name}.mp4")
         start = time.perf_counter()
         ev = evidence_from_frames(frames, fps, clip=name)[0].to_dict()
         rows.append({"name": name, "seconds": time.perf_counter() - start, "evidence": ev,
-                     "truth": truth["truth"], "checks": checks(ev, truth["truth"], truth)})
+                     "truth": doc["truth"], "checks": check(ev, doc)})
     return rows
+
+
+def evaluate(suite: Path, only: list[str] | None = None) -> list[dict]:
+    return _evaluate(suite, only, lambda ev, doc: checks(ev, doc["truth"], doc))
 
 
 def suite_rows(suite: Path, wanted: list[str]) -> None:
@@ -150,18 +156,7 @@ def real_checks(ev: dict, truth: dict) -> dict[str, tuple[bool, str]]:
 
 
 def evaluate_real(real_dir: Path, only: list[str] | None = None) -> list[dict]:
-    rows = []
-    for truth_path in sorted(real_dir.glob("*.truth.json")):
-        name = truth_path.name[: -len(".truth.json")]
-        if only and name not in only:
-            continue
-        doc = json.loads(truth_path.read_text())
-        frames, fps = read_video(real_dir / f"{name}.mp4")
-        start = time.perf_counter()
-        ev = evidence_from_frames(frames, fps, clip=name)[0].to_dict()
-        rows.append({"name": name, "seconds": time.perf_counter() - start, "evidence": ev,
-                     "truth": doc["truth"], "checks": real_checks(ev, doc["truth"])})
-    return rows
+    return _evaluate(real_dir, only, lambda ev, doc: real_checks(ev, doc["truth"]))
 
 
 def print_real(rows: list[dict]) -> None:
