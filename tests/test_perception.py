@@ -146,6 +146,7 @@ def test_cli_prints_the_record_and_writes_track_and_overlays(tmp_path):
         assert 0.0 <= q["confidence"] <= 1.0
         assert (q["value"] is None) == (q["unknown"] is not None)
     assert record["conventions"]["direction_deg"].startswith("0 = screen right")
+    assert record["lens"] == {"fovy_deg": 45.0, "principal_point": None, "assumed": True}
     with open(out / "track.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == record["frames"] and sum(int(r["found"]) for r in rows) >= 0.9 * len(rows)
@@ -162,6 +163,18 @@ def test_cli_names_a_missing_clip(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "vidreward.cli", "motion", str(missing)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and str(missing) in proc.stderr
+
+
+def test_cli_takes_the_lens_and_rejects_an_impossible_one():
+    proc = subprocess.run([sys.executable, "-m", "vidreward.cli", "motion", str(SHIPPED), "--json",
+                           "--fovy-deg", "20", "--principal-point", "100", "60"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["lens"] == {"fovy_deg": 20.0, "principal_point": [100.0, 60.0],
+                                                "assumed": False}
+    bad = subprocess.run([sys.executable, "-m", "vidreward.cli", "motion", str(SHIPPED), "--fovy-deg", "200"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--fovy-deg" in bad.stderr and "200" in bad.stderr
 
 
 def test_a_clip_without_a_subject_reports_every_quantity_unknown():

@@ -2,7 +2,9 @@
 
 ``vidreward motion CLIP [--json] [--out DIR]`` prints the motion-evidence record of any clip
 (:mod:`vidreward.perception.evidence`): a table, or with ``--json`` the record itself; ``--out``
-also writes ``evidence.json``, the per-frame ``track.csv`` and storyboard overlays there.
+also writes ``evidence.json``, the per-frame ``track.csv`` and storyboard overlays there;
+``--fovy-deg`` and ``--principal-point`` describe the lens where it is known (depth speed needs the
+focal length; by default a 45 degree vertical field of view, centred, is assumed).
 """
 
 from __future__ import annotations
@@ -14,9 +16,15 @@ from vidreward.errors import VidrewardError
 
 
 def _motion(args: argparse.Namespace) -> int:
-    from vidreward.perception.evidence import analyse_clip
+    from vidreward.perception.evidence import CameraModel, analyse_clip
 
-    ev = analyse_clip(args.clip, out_dir=args.out, max_frames=args.max_frames)
+    try:
+        lens = CameraModel(principal_point=tuple(args.principal_point) if args.principal_point else None,
+                           **({} if args.fovy_deg is None else {"fovy_deg": args.fovy_deg}))
+    except ValueError as exc:
+        print(f"vidreward motion: --fovy-deg: {exc}", file=sys.stderr)
+        return 2
+    ev = analyse_clip(args.clip, out_dir=args.out, max_frames=args.max_frames, lens=lens)
     if args.json:
         print(ev.to_json())
         return 0
@@ -41,6 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     motion.add_argument("--json", action="store_true", help="print the record as JSON")
     motion.add_argument("--out", default=None, help="also write evidence.json, track.csv, overlays here")
     motion.add_argument("--max-frames", type=int, default=900, help="analyse at most this many frames")
+    motion.add_argument("--fovy-deg", type=float, default=None,
+                        help="the camera's vertical field of view over the clip's frame, degrees (depth "
+                        "speed needs it; default 45)")
+    motion.add_argument("--principal-point", type=float, nargs=2, metavar=("X", "Y"), default=None,
+                        help="where the optical axis meets the frame, in the clip's pixels (default: the centre)")
     motion.set_defaults(run=_motion)
     args = parser.parse_args(argv)
     try:

@@ -11,7 +11,8 @@ Ground track. In the reference view the subject's foot point (bottom centre of i
 ``X`` and its apparent size ``s`` (pixels per body length) give, for a pinhole camera with the
 assumed vertical field of view ``FOVY_DEG``, the position on the ground in body lengths:
 lateral ``x = (X - cx) / s`` (screen right) and depth ``y = f / s`` (away from the camera), with
-``f`` the focal length in pixels. Body length (video) = the median over frames of the longer side
+``f`` the focal length in pixels (from :class:`CameraModel`: by default ``FOVY_DEG`` over the
+frame, centred). Body length (video) = the median over frames of the longer side
 of the subject's box; per frame it is scaled by the change of the silhouette's area.
 
 Conventions (the same in every record and in :mod:`vidreward.perception.suite`'s truth files):
@@ -76,6 +77,28 @@ QUANTITY_KEYS = (
 )
 
 
+@dataclass(frozen=True)
+class CameraModel:
+    """What is known of the camera's lens. Depth (travel toward or away from the camera) is
+    measured from the change of the subject's apparent size, which needs the focal length: by
+    default a vertical field of view of ``FOVY_DEG`` over the clip's frame, centred. A crop of a
+    wider picture, a telephoto or a wide-angle lens want their own values."""
+
+    fovy_deg: float = FOVY_DEG
+    """vertical field of view of the clip's frame, degrees"""
+    principal_point: tuple[float, float] | None = None
+    """where the optical axis meets the frame, in the clip's pixels (x right, y down); None = the
+    frame's centre (an off-centre crop moves it)"""
+
+    def __post_init__(self):
+        if not (0.5 <= float(self.fovy_deg) <= 170.0):
+            raise ValueError(f"camera field of view {self.fovy_deg} degrees: expected 0.5-170")
+
+    @property
+    def assumed(self) -> bool:
+        return self.fovy_deg == FOVY_DEG and self.principal_point is None
+
+
 @dataclass
 class Quantity:
     """One measured value, its confidence, and why it is unknown when it is."""
@@ -108,6 +131,7 @@ class MotionEvidence:
     found_fraction: float
     camera_observed_fraction: float
     quantities: dict[str, Quantity] = field(default_factory=dict)
+    lens: CameraModel = field(default_factory=CameraModel)
 
     def value(self, key: str) -> Any:
         """The value, or None when unknown."""
@@ -121,7 +145,10 @@ class MotionEvidence:
             "camera_observed_fraction": round(self.camera_observed_fraction, 3),
             "conventions": {"direction_deg": "0 = screen right, 90 = away from the camera, "
                             "-90 = toward it", "turn_rate_deg_s": "+ = counter-clockwise seen "
-                            "from above", "fovy_deg_assumed": FOVY_DEG},
+                            "from above"},
+            "lens": {"fovy_deg": self.lens.fovy_deg,
+                     "principal_point": None if self.lens.principal_point is None else list(self.lens.principal_point),
+                     "assumed": self.lens.assumed},
             "quantities": {k: q.to_dict() for k, q in self.quantities.items()},
         }
 
@@ -237,7 +264,10 @@ def _grey(frames: np.ndarray) -> np.ndarray:
     return np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
 
 
-def ground_track(camera: CameraMotion, track: SubjectTrack, fps: float, shape: tuple[int, int]) -> GroundTrack:
+def ground_track(camera: CameraMotion, track: SubjectTrack, fps: float, shape: tuple[int, int],
+                 lens: CameraModel = CameraModel(), scale: float = 1.0) -> GroundTrack:
+    """Per-frame ground positions; ``lens`` in the clip's pixels, ``scale`` = analysis / clip
+    pixels."""
     h, w = shape
     n = len(track.area)
     t = np.arange(n) / float(fps)
@@ -264,8 +294,9 @@ def ground_track(camera: CameraMotion, track: SubjectTrack, fps: float, shape: t
     resid = log_size - (log_size.mean() + _slope(t, log_size) * (t - t.mean()))
     steady = abs(trend) > 0.15 and abs(trend) > 3.0 * float(np.std(resid))
     s = size if steady else np.full(n, body_px)
-    focal = (h / 2.0) / math.tan(math.radians(FOVY_DEG) / 2.0)
-    x_bl = (foot[:, 0] - w / 2.0) / s
+    focal = (h / 2.0) / math.tan(math.radians(lens.fovy_deg) / 2.0)
+    cx = w / 2.0 if lens.principal_point is None else float(lens.principal_point[0]) * scale
+    x_bl = (foot[:, 0] - cx) / s
     y_bl = focal / s
     ground = ground_line(foot[:, 1], fps)
     height_bl = (ground - cent[:, 1]) / s
@@ -487,7 +518,8 @@ def _axis_motion(track: SubjectTrack, vx: float, vy: float, travels: bool) -> Qu
     return Quantity("sideways" if wide else "along", 0.5, "")
 
 
-def evidence_from_frames(frames: np.ndarray, fps: float, clip: str = "<frames>") -> tuple[MotionEvidence, GroundTrack, CameraMotion, SubjectTrack, np.ndarray]:
+def evidence_from_frames(frames: np.ndarray, fps: float, clip: str = "<frames>",
+                         lens: CameraModel = CameraModel()) -> tuple[MotionEvidence, GroundTrack, CameraMotion, SubjectTrack, np.ndarray]:
     """The evidence record of colour frames [T, H, W, 3] uint8 at ``fps``, plus what it was
     measured from (ground track, camera motion, subject track, analysis frames)."""
     small = analysis_frames(frames)
@@ -495,14 +527,14 @@ def evidence_from_frames(frames: np.ndarray, fps: float, clip: str = "<frames>")
     shape = small.shape[1:3]
     found = track.found
     ev = MotionEvidence(clip, float(fps), int(len(frames)), (int(frames.shape[2]), int(frames.shape[1])),
-                        float(found.mean()), camera.observed_fraction)
+                        float(found.mean()), camera.observed_fraction, lens=lens)
     q = ev.quantities
     if found.mean() < MIN_FOUND_FRACTION or found.sum() < 4:
         why = f"the subject was found in only {int(found.sum())} of {len(found)} frames"
         for key in QUANTITY_KEYS:
             q[key] = _unknown("", why)
         return ev, None, camera, track, small
-    g = ground_track(camera, track, fps, shape)
+    g = ground_track(camera, track, fps, shape, lens, small.shape[2] / frames.shape[2])
     q["camera_motion"] = _camera_style(camera, g, track, shape)
     moving_camera = q["camera_motion"].value != "fixed"
     no_texture = None
@@ -560,12 +592,12 @@ def _detrend(t: np.ndarray, x: np.ndarray) -> np.ndarray:
     return x - (x.mean() + _slope(t, x) * (t - t.mean()))
 
 
-def extract_evidence(path: str | Path, max_frames: int = 900) -> MotionEvidence:
+def extract_evidence(path: str | Path, max_frames: int = 900, lens: CameraModel = CameraModel()) -> MotionEvidence:
     """The evidence record of a video file."""
     from vidreward.video.io import read_video
 
     frames, fps = read_video(path, max_frames=max_frames)
-    return evidence_from_frames(frames, fps, clip=str(path))[0]
+    return evidence_from_frames(frames, fps, clip=str(path), lens=lens)[0]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -627,13 +659,13 @@ def draw_overlay(frame: np.ndarray, i: int, g: GroundTrack | None, track: Subjec
 
 
 def analyse_clip(path: str | Path, out_dir: str | Path | None = None, storyboard: int = 6,
-                 max_frames: int = 900, prefix: str = "overlay_") -> MotionEvidence:
+                 max_frames: int = 900, prefix: str = "overlay_", lens: CameraModel = CameraModel()) -> MotionEvidence:
     """Evidence of a clip; with ``out_dir`` also ``evidence.json``, ``track.csv`` and
     ``<prefix><k>.png`` storyboard frames (``k`` two digits) with the overlay drawn."""
     from vidreward.video.io import read_video
 
     frames, fps = read_video(path, max_frames=max_frames)
-    ev, g, camera, track, small = evidence_from_frames(frames, fps, clip=str(path))
+    ev, g, camera, track, small = evidence_from_frames(frames, fps, clip=str(path), lens=lens)
     if out_dir is not None:
         import imageio.v2 as imageio
 
@@ -647,4 +679,4 @@ def analyse_clip(path: str | Path, out_dir: str | Path | None = None, storyboard
     return ev
 
 
-__all__ = ["MotionEvidence", "Quantity", "analyse_clip", "evidence_from_frames", "extract_evidence"]
+__all__ = ["CameraModel", "MotionEvidence", "Quantity", "analyse_clip", "evidence_from_frames", "extract_evidence"]
