@@ -189,6 +189,21 @@ def test_first_iteration_has_no_diff_and_rebuild_is_clean(fake_run):
     assert "No critique was written" in page and "No storyboard frames" in page
 
 
+def test_page_shows_the_rollout_as_measured_beside_the_expert(fake_run):
+    """The critic's robot/ overlays (the rollout video measured like the expert clip) are shown in
+    their own row, after the expert's frames."""
+    root, run_dir, clip = fake_run
+    board = run_dir / "iter_1" / "storyboard"
+    (board / "robot").mkdir()
+    robot_frame = board / "robot" / "robot_00.png"
+    robot_frame.write_bytes((board / "frame_000.png").read_bytes()[:-1] + b"\x00")
+    page = build_iteration_page(run_dir / "iter_1", clip, root / "pages" / "robot", run_dir / "iter_0",
+                                "t").read_text()
+    expert_part, robot_part = page.split("Rollout video, as measured", 1)
+    assert "Expert clip, as measured" in expert_part and 'data-file="frame_000.png"' in expert_part
+    assert 'data-file="robot_00.png"' in robot_part and "robot_00.png" not in expert_part
+
+
 def test_page_with_unplottable_train_log_still_builds(fake_run):
     root, run_dir, clip = fake_run
     (run_dir / "iter_0" / "train_log.csv").write_text("foo,bar\n1,2\n")

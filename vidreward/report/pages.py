@@ -176,19 +176,29 @@ def _read_train_log(path: Path) -> list[dict[str, str]]:
 STORYBOARD_DIRS = ("critic/storyboard", "storyboard")
 
 
+def _figures(frames: list[Path]) -> str:
+    return "".join(f'<figure><img src="{data_uri(p)}" data-file="{_e(p.name)}" alt="{_e(p.stem)}">'
+                   f"<figcaption>{_e(p.name)}</figcaption></figure>" for p in frames)
+
+
+def _images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("*") if p.suffix.lower() in STORYBOARD_EXTS) if folder.is_dir() else []
+
+
 def _storyboard(iter_dir: Path) -> str:
+    """The frames the critic measured: the expert clip's, and (``robot/``, written when the critic
+    measured the rollout video too) the rollout's, each with its overlay."""
     src = next(
         (iter_dir / d for d in STORYBOARD_DIRS if (iter_dir / d).is_dir()), iter_dir / "storyboard"
     )
-    frames = sorted(p for p in src.glob("*") if p.suffix.lower() in STORYBOARD_EXTS) \
-        if src.is_dir() else []
-    if not frames:
+    frames, robot = _images(src), _images(src / "robot")
+    if not frames and not robot:
         return '<p class="muted">No storyboard frames were written for this iteration.</p>'
-    figs = []
-    for p in frames:
-        figs.append(f'<figure><img src="{data_uri(p)}" data-file="{_e(p.name)}" alt="{_e(p.stem)}">'
-                    f"<figcaption>{_e(p.name)}</figcaption></figure>")
-    return '<div class="storyboard">' + "".join(figs) + "</div>"
+    if not robot:
+        return '<div class="storyboard">' + _figures(frames) + "</div>"
+    return ('<h3>Expert clip, as measured</h3><div class="storyboard">' + _figures(frames) + "</div>"
+            '<h3>Rollout video, as measured</h3><div class="storyboard" id="robot-storyboard">'
+            + _figures(robot) + "</div>")
 
 
 def _critique_sections(iter_dir: Path) -> tuple[str, dict[str, Any]]:
