@@ -10,6 +10,10 @@ background) or along one line (``MIN_MINOR_SPREAD``: a horizon or floor edge, wh
 along it), or that matches the frame no better than no motion at all
 (``IDENTITY_MARGIN``), the pair's motion cannot be measured: it is taken as identity and marked unobserved.
 
+A pair whose motion is below ``STILL_PX`` is measured again from the last frame where the camera
+measurably moved, so that a slow zoom or pan, invisible between neighbours, still adds up while a
+still camera accumulates no noise.
+
 Homographies compose: ``to_reference[t]`` maps pixel coordinates of frame ``t`` into the
 reference frame (the middle frame of the clip), so positions measured in different frames of a
 panning, tracking, shaky or zooming camera are compared in one ground-fixed view.
@@ -145,10 +149,20 @@ def estimate_camera_motion(grey: np.ndarray, boxes: np.ndarray | None = None) ->
     pair = np.repeat(np.eye(3)[None], n, axis=0)
     observed = np.zeros(n, bool)
     inliers = np.zeros(n, int)
+    key = 0  # the last frame since which the camera measurably moved
     for t in range(1, n):
         box = None if boxes is None else _union(boxes[t - 1], boxes[t])
         pair[t], inliers[t] = pair_homography(grey[t - 1], grey[t], box)
         observed[t] = inliers[t] > 0
+        if observed[t] and np.array_equal(pair[t], np.eye(3)) and t - 1 > key:
+            # too little motion to see between neighbours: a slow zoom or pan still adds up,
+            # so measure from the last frame where the camera moved (a still camera stays still)
+            since_key = None if boxes is None else _union(boxes[key], boxes[t])
+            hom, count = pair_homography(grey[key], grey[t], since_key)
+            if count > 0 and not np.array_equal(hom, np.eye(3)):
+                pair[t], inliers[t] = hom, count  # the frames between were identity
+        if not np.array_equal(pair[t], np.eye(3)) or not observed[t]:
+            key = t
     reference = n // 2
     return CameraMotion(pair, observed, inliers, chain(pair, reference), reference)
 
