@@ -176,8 +176,14 @@ def map_points(hom: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 
 def local_scale(hom: np.ndarray, pt: np.ndarray, eps: float = 1.0) -> float:
-    """Linear magnification of ``hom`` around point ``pt`` (sqrt of the Jacobian's determinant)."""
+    """Magnification of ``hom`` at point ``pt`` along the image rows (the length a horizontal
+    step of one pixel there maps to).
+
+    ``hom`` maps the ground plane; a subject standing at ``pt`` is upright, and its size scales
+    like a step across the ground at its foot row (both go as 1 / depth), not like a step along
+    the ground toward the horizon (which is foreshortened once more): when the camera moves along
+    its line of sight the two differ, and only the row direction gives the subject's scale.
+    """
     x, y = float(pt[0]), float(pt[1])
-    p = map_points(hom, np.array([[x, y], [x + eps, y], [x, y + eps]]))
-    jac = np.array([p[1] - p[0], p[2] - p[0]]) / eps
-    return float(np.sqrt(abs(np.linalg.det(jac))))
+    p = map_points(hom, np.array([[x, y], [x + eps, y]]))
+    return float(np.linalg.norm(p[1] - p[0]) / eps)
