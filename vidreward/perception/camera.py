@@ -175,15 +175,17 @@ def map_points(hom: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return (h[:, :2] / h[:, 2:3]).reshape(pts.shape)
 
 
-def local_scale(hom: np.ndarray, pt: np.ndarray, eps: float = 1.0) -> float:
-    """Magnification of ``hom`` at point ``pt`` along the image rows (the length a horizontal
-    step of one pixel there maps to).
+def local_scale(hom: np.ndarray, pt: np.ndarray, eps: float = 1.0, axis: int = 0) -> float:
+    """Magnification of ``hom`` at point ``pt`` along the image rows (``axis`` 0: the length a
+    horizontal step of one pixel there maps to) or columns (``axis`` 1: a vertical step).
 
     ``hom`` maps the ground plane; a subject standing at ``pt`` is upright, and its size scales
     like a step across the ground at its foot row (both go as 1 / depth), not like a step along
     the ground toward the horizon (which is foreshortened once more): when the camera moves along
-    its line of sight the two differ, and only the row direction gives the subject's scale.
+    its line of sight the two differ, and only the row direction gives the subject's scale. The
+    column direction converts offsets of the foot row (the ground line) between views.
     """
     x, y = float(pt[0]), float(pt[1])
-    p = map_points(hom, np.array([[x, y], [x + eps, y]]))
+    step = np.array([[x, y], [x + eps, y] if axis == 0 else [x, y + eps]])
+    p = map_points(hom, step)
     return float(np.linalg.norm(p[1] - p[0]) / eps)

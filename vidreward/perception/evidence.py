@@ -265,24 +265,32 @@ def _grey(frames: np.ndarray) -> np.ndarray:
 
 
 def ground_track(camera: CameraMotion, track: SubjectTrack, fps: float, shape: tuple[int, int],
-                 lens: CameraModel = CameraModel(), scale: float = 1.0) -> GroundTrack:
-    """Per-frame ground positions; ``lens`` in the clip's pixels, ``scale`` = analysis / clip
-    pixels."""
+                 lens: CameraModel = CameraModel(), to_analysis: float = 1.0) -> GroundTrack:
+    """Per-frame ground positions; ``lens`` in the clip's pixels, ``to_analysis`` = analysis
+    pixels per clip pixel.
+
+    Positions on the ground (foot point, lateral and depth position) are mapped into the
+    reference view, where the camera's motion is removed. Heights (clearance, centre and top of
+    the subject above the ground) are offsets of an upright body, which the ground-plane mapping
+    would distort when the camera moves along its line of sight: they are measured in the frame's
+    own pixels, against the subject's size in that frame, with the ground line brought back from
+    the reference view by the mapping's vertical magnification at the foot point.
+    """
     h, w = shape
     n = len(track.area)
     t = np.arange(n) / float(fps)
     found = track.found
     foot = np.full((n, 2), np.nan)
-    top = np.full(n, np.nan)
     cent = np.full((n, 2), np.nan)
     scale = np.full(n, np.nan)
+    vscale = np.full(n, np.nan)
     long_side = np.full(n, np.nan)
     for i in np.nonzero(found)[0]:
         hom = camera.to_reference[i]
         foot[i] = map_points(hom, track.bottom_centre[i])
-        top[i] = map_points(hom, np.array([track.centroid[i, 0], track.box[i, 1]]))[1]
         cent[i] = map_points(hom, track.centroid[i])
         scale[i] = local_scale(hom, track.bottom_centre[i])
+        vscale[i] = local_scale(hom, track.bottom_centre[i], axis=1)
         long_side[i] = max(track.width[i], track.height[i]) * scale[i]
     root_area = np.sqrt(track.area) * scale
     body_px = float(np.nanmedian(long_side))
@@ -295,13 +303,15 @@ def ground_track(camera: CameraMotion, track: SubjectTrack, fps: float, shape: t
     steady = abs(trend) > 0.15 and abs(trend) > 3.0 * float(np.std(resid))
     s = size if steady else np.full(n, body_px)
     focal = (h / 2.0) / math.tan(math.radians(lens.fovy_deg) / 2.0)
-    cx = w / 2.0 if lens.principal_point is None else float(lens.principal_point[0]) * scale
+    cx = w / 2.0 if lens.principal_point is None else float(lens.principal_point[0]) * to_analysis
     x_bl = (foot[:, 0] - cx) / s
     y_bl = focal / s
     ground = ground_line(foot[:, 1], fps)
-    height_bl = (ground - cent[:, 1]) / s
-    clearance = (ground - foot[:, 1]) / s
-    top_bl = (ground - top) / s
+    s_frame = s / scale  # the subject's size in the frame's own pixels
+    clearance = (ground - foot[:, 1]) / vscale / s_frame
+    bottom = track.box[:, 3]
+    height_bl = clearance + (bottom - track.centroid[:, 1]) / s_frame
+    top_bl = clearance + (bottom - track.box[:, 1]) / s_frame
     shift = np.zeros((n, 2))
     centre = np.array([w / 2.0, h / 2.0])
     for i in range(1, n):
@@ -322,7 +332,11 @@ def ground_line(foot_y: np.ndarray, fps: float) -> np.ndarray:
     ok = np.isfinite(foot_y)
     if ok.sum() < 4:
         return np.full(len(foot_y), np.nanmax(foot_y) if ok.any() else np.nan)
-    drift = _fill(_moving(_fill(_moving(foot_y, DRIFT_WINDOW_S * fps)), fps, np.mean))
+    # the windows are taken around a smooth trend of the whole clip, so that at the clip's ends,
+    # where a window holds only one side, a steady drift does not bias them
+    trend = np.polyval(np.polyfit(idx[ok], foot_y[ok], min(2, int(ok.sum()) - 2)), idx)
+    rest = foot_y - trend
+    drift = trend + _fill(_moving(_fill(_moving(rest, DRIFT_WINDOW_S * fps)), fps, np.mean))
     contact = _moving(foot_y - drift, GROUND_WINDOW_S * fps, lambda v: np.percentile(v, CONTACT_PERCENTILE))
     return drift + _fill(_moving(contact, fps))
 
