@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -45,11 +47,26 @@ def angle_error(a: float, b: float) -> float:
     return abs((a - b + 180.0) % 360.0 - 180.0)
 
 
+STILL_IN_IMAGE = 0.05  # of the frame width: a subject whose image position spans less stays put
+
+
 def observable(spec: dict) -> set[str]:
-    """What the view can show: travel over a textureless floor seen by a moving camera cannot."""
-    if spec.get("background") == "plain" and spec.get("camera") != "fixed":
-        return {"bounce_freq", "airborne"}
+    """What the view can show. Travel over a textureless floor cannot be told when the camera
+    moves, nor when the subject stays put in the image (``image_span``: the share of the frame
+    width its true image position spans): a camera following it would film the same pictures."""
+    if spec.get("background") == "plain":
+        if spec.get("camera") != "fixed":
+            return {"bounce_freq", "airborne"}
+        if spec.get("image_span", 1.0) < STILL_IN_IMAGE:
+            return {"turning", "bounce_freq", "airborne"}
     return {"direction", "speed", "turning", "bounce_freq", "airborne"}
+
+
+def image_span(truth_npz: Path, width: int) -> float:
+    """Share of the frame width the subject's true image position spans (5-95 %)."""
+    with np.load(truth_npz) as z:
+        x = np.asarray(z["subject_px"], float)[:, 0]
+    return float(np.percentile(x, 95) - np.percentile(x, 5)) / float(width)
 
 
 def checks(ev: dict, truth: dict, spec: dict | None = None) -> dict[str, tuple[bool | None, str]]:
@@ -106,7 +123,12 @@ def _evaluate(folder: Path, only: list[str] | None, check, lens_of=None) -> list
 
 
 def evaluate(suite: Path, only: list[str] | None = None) -> list[dict]:
-    return _evaluate(suite, only, lambda ev, doc: checks(ev, doc["truth"], doc))
+    def check(ev: dict, doc: dict) -> dict:
+        npz = suite / f"{doc['name']}.truth.npz"
+        spec = dict(doc, image_span=image_span(npz, doc["size"][0])) if npz.exists() else doc
+        return checks(ev, doc["truth"], spec)
+
+    return _evaluate(suite, only, check)
 
 
 def suite_rows(suite: Path, wanted: list[str]) -> None:
