@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vidreward.critic.analytic import AnalyticCritic, current_terms, terms_from_code
+from vidreward.critic.analytic import AnalyticCritic
 from vidreward.critic.base import Critique, CritiqueInput
 from vidreward.critic.motion import (
     GAP_CAP,
@@ -19,6 +19,7 @@ from vidreward.critic.motion import (
     descriptors_from_video,
     gap,
 )
+from vidreward.critic.reward_terms import current_terms, terms_from_code
 from vidreward.errors import ClipError, CritiqueError
 from vidreward.video.fetch import SHIPPED_DIR
 from vidreward.video.io import write_video
@@ -313,7 +314,8 @@ def test_gap_terms_cap_each_descriptor_and_weight_frequency_by_bounce_size():
 
 
 def test_unchanged_targets_that_still_miss_raise_the_term_weight():
-    from vidreward.critic.analytic import RewardTerms, _put
+    from vidreward.critic.checks import _put
+    from vidreward.critic.reward_terms import RewardTerms
     from vidreward.critic.base import Critique
 
     terms = RewardTerms(names={"vertical_bounce"},

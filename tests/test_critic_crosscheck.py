@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from test_critic_analytic import BL, FPS, SH, disc_video, make_traj, matching_traj, terms_code
-from vidreward.critic.analytic import AnalyticCritic, cross_check
+from vidreward.critic.analytic import AnalyticCritic
+from vidreward.critic.crosscheck import cross_check
 from vidreward.critic.base import CROSSCHECK_TITLE, Critique, CritiqueInput
 from vidreward.critic.motion import DESCRIPTOR_KEYS
 from vidreward.video.io import write_video

@@ -25,7 +25,7 @@ os.environ.setdefault("MUJOCO_GL", "egl")
 
 from vidreward.fsutil import Staged, atomic_dir, atomic_file, leftovers  # noqa: E402
 from vidreward.train import TrainConfig, rollout_policy, train_policy  # noqa: E402
-from vidreward.verify import hash_path  # noqa: E402
+from vidreward.fsutil import hash_path  # noqa: E402
 
 from workflow_helpers import BIN, copy_repo, env, jobs_run, snakemake  # noqa: E402
 

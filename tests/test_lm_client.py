@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 
 from lm_server import FAKE_KEY, FAKE_KEY_ENV, Reply, lm_server, make_clip, scan_for_secret  # noqa: F401
+from vidreward.critic.parse import count_items, parse_critique
 from vidreward.errors import ClipError, ConfigError, CritiqueError, LMError, RewardCodeError
 from vidreward.lm import load_prompt, render_prompt
 from vidreward.lm.client import LMClient, public_endpoint
 from vidreward.lm.config import LMConfig
 from vidreward.lm.frames import make_storyboard, png_bytes, select_indices
-from vidreward.lm.parse import count_items, extract_code, parse_critique
+from vidreward.rewriter.extract import extract_code
 
 
 @pytest.fixture

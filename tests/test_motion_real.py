@@ -27,7 +27,8 @@ REAL = ROOT / "data" / "motion" / "real"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_motion import DIRECTION_TOL_DEG, SPEED_TOL, angle_error, real_lens  # noqa: E402
 from vidreward.perception.evidence import evidence_from_frames  # noqa: E402
-from vidreward.video.io import read_video, sha256_file  # noqa: E402
+from vidreward.fsutil import sha256_file  # noqa: E402
+from vidreward.video.io import read_video  # noqa: E402
 
 CLIPS = sorted(p.name[: -len(".truth.json")] for p in REAL.glob("*.truth.json"))
 DIRECTION_CLIPS = ["vtest_walk_left", "vtest_walk_left_away", "vtest_walk_away_grass"]

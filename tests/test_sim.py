@@ -307,7 +307,7 @@ def test_robots_registry_names():
 
 
 def test_anymal_source_choice(monkeypatch):
-    from vidreward.sim.robots import anymal_source
+    from vidreward.sim.robots.anymal import anymal_source
 
     monkeypatch.setenv("VIDREWARD_ANYMAL_SOURCE", "builtin")
     assert anymal_source() == "builtin"
@@ -320,7 +320,7 @@ def test_anymal_source_choice(monkeypatch):
 
 def test_anymal_from_menagerie_without_the_files_fails_naming_the_remedy(monkeypatch, tmp_path):
     """Asking for the real ANYmal C when Menagerie cannot fetch it: a clear error, no hang."""
-    from vidreward.sim.robots import _build_anymal_menagerie
+    from vidreward.sim.robots.anymal import _build_anymal_menagerie
 
     monkeypatch.delenv("MENAGERIE_ROOT", raising=False)
     monkeypatch.setenv("MENAGERIE_CACHE_DIR", str(tmp_path / "empty-cache"))
@@ -336,7 +336,8 @@ def test_anymal_menagerie_loader_on_a_menagerie_layout(monkeypatch, tmp_path):
     The real Menagerie files cannot be fetched offline, so the scene here is the built-in model
     written out in Menagerie's layout with the foot names removed."""
     from vidreward.sim import make_sim
-    from vidreward.sim.robots import ANYMAL_LEGS, _compiled, anymal_builtin_spec
+    from vidreward.sim.robots import compiled_model
+    from vidreward.sim.robots.anymal import ANYMAL_LEGS, anymal_builtin_spec
 
     spec = anymal_builtin_spec()
     for leg in ANYMAL_LEGS:
@@ -346,7 +347,7 @@ def test_anymal_menagerie_loader_on_a_menagerie_layout(monkeypatch, tmp_path):
     scene.write_text(spec.to_xml())
     monkeypatch.setenv("MENAGERIE_ROOT", str(tmp_path))
     monkeypatch.setenv("VIDREWARD_ANYMAL_SOURCE", "menagerie")
-    _compiled.cache_clear()
+    compiled_model.cache_clear()
     try:
         model = get_robot("anymal").model()
         for leg in ANYMAL_LEGS:
@@ -367,4 +368,4 @@ def test_anymal_menagerie_loader_on_a_menagerie_layout(monkeypatch, tmp_path):
         finally:
             sim.close()
     finally:
-        _compiled.cache_clear()  # later tests build the built-in model again
+        compiled_model.cache_clear()  # later tests build the built-in model again

@@ -15,14 +15,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # conftest_helpers under any import mode
 
 from conftest_helpers.fake_run import make_run
-from vidreward.verify import (
-    VerifyError,
-    hash_path,
-    hash_paths,
-    main,
-    md5_file,
-    verify_run,
-)
+from vidreward.fsutil import hash_path, hash_paths, md5_file
+from vidreward.verify import VerifyError, main, verify_run
 
 ITER_OUTPUTS = ("reward.py", "rollout.mp4", "critique.json", "critique.md", "train_log.csv",
                 "storyboard")

@@ -207,7 +207,7 @@ def test_trim_height_fps_and_sidecar(tmp_path):
     assert on_disk == side
     assert side["start"] == 1.0 and side["end"] == 3.0 and side["licence"] == "CMU"
     assert side["size"] == [260, 120] and side["source"] == {"shipped": SHIPPED}
-    from vidreward.video.io import sha256_file
+    from vidreward.fsutil import sha256_file
 
     assert side["sha256"] == sha256_file(dest)
 

@@ -9,7 +9,7 @@ import pytest
 from vidreward.critic.base import Critique
 from vidreward.reward.terms import read_terms
 from vidreward.sim import get_robot
-from vidreward.verify import hash_path
+from vidreward.fsutil import hash_path
 
 from workflow_helpers import copy_repo, jobs_run, snakemake
 

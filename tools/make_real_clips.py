@@ -63,7 +63,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vidreward.video.io import read_video, sha256_file, write_video  # noqa: E402
+from vidreward.fsutil import sha256_file  # noqa: E402
+from vidreward.video.io import read_video, write_video  # noqa: E402
 
 OUT_DIR = ROOT / "data" / "motion" / "real"
 VTEST_CANDIDATES = (

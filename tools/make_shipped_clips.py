@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT))
 
 from vidreward.errors import ClipError  # noqa: E402
 from vidreward.video.bvh import SideViewStyle, forward_kinematics, load_bvh, render_side_view  # noqa: E402
-from vidreward.video.io import sha256_file, write_video  # noqa: E402
+from vidreward.fsutil import sha256_file  # noqa: E402
+from vidreward.video.io import write_video  # noqa: E402
 
 CMU_LICENCE = (
     "CMU Graphics Lab Motion Capture Database (mocap.cs.cmu.edu): free for research and commercial "

@@ -1,7 +1,9 @@
-"""Write outputs under a temporary name in their own folder and move them into place when complete.
+"""File hashing, and outputs written under a temporary name in their own folder and moved into place
+when complete: the one home of both jobs.
 
-A failure or a kill before the end leaves the previous file (or directory) untouched and nothing
-partial at the final name. Temporary names are hidden siblings of the destination::
+``sha256_file`` / ``md5_file`` hash one file's bytes; ``hash_path`` hashes a file or a directory the
+way provenance records and ``vidreward.verify`` do. Writes: a failure or a kill before the end leaves the previous file (or directory)
+untouched and nothing partial at the final name. Temporary names are hidden siblings of the destination::
 
     .<name>.<random>.tmp<suffix>     file being written (``suffix`` keeps e.g. ``.mp4`` for writers
                                      that pick the format from the extension)
@@ -13,21 +15,41 @@ atomically while it exists: the old one is renamed away, the new one renamed in,
 removed, so only the instant between the two renames has no directory at the final name.
 
 Leftovers of a killed writer (a kill cannot run cleanup) are removed the next time the same
-destination is written. ``vidreward.lm.cache.atomic_write_text`` and ``vidreward.video.io.publish``
-do the same for text records and videos.
+destination is written. ``atomic_write_text`` writes a whole text file this way (flushed to disk
+before the rename).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import secrets
 import shutil
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 _TAG_LEN = 8
+#: bytes read at a time when hashing a file
+CHUNK = 1 << 20
+
+
+def _file_digest(path: str | Path, h: "hashlib._Hash") -> str:
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of one file's bytes."""
+    return _file_digest(path, hashlib.sha256())
+
+
+def md5_file(path: str | Path) -> str:
+    """Hex md5 of one file's bytes (DVC 3's file hash, ``hash: md5``)."""
+    return _file_digest(path, hashlib.md5())
 
 
 def _tag() -> str:
@@ -66,6 +88,63 @@ def remove_path(path: str | Path) -> None:
 def remove_leftovers(dest: str | Path) -> None:
     for path in leftovers(dest):
         remove_path(path)
+
+
+def dir_files(path: Path) -> list[tuple[str, Path]]:
+    """Regular files below ``path`` as sorted ``(posix relative path, path)`` pairs.
+
+    Symlinks to files are followed; Snakemake's ``.snakemake_timestamp`` marker is ignored because
+    Snakemake writes it into directory outputs after the rule has finished.
+    """
+    files = []
+    for root, dirs, names in os.walk(path, followlinks=False):
+        dirs.sort()
+        for name in names:
+            if name == ".snakemake_timestamp":
+                continue
+            full = Path(root) / name
+            if full.is_file():
+                files.append((full.relative_to(path).as_posix(), full))
+    files.sort(key=lambda pair: pair[0])
+    return files
+
+
+def hash_path(path: str | Path) -> str:
+    """sha256 of a file, or of a directory's sorted ``(relative path, file sha256)`` pairs.
+
+    Directory hash: for each regular file in sorted order of its POSIX path relative to the directory,
+    feed ``b"<relpath>\\0<file sha256>\\n"`` into one sha256. An empty directory hashes to
+    sha256 of nothing. The workflow MUST use this function when it writes ``provenance.json``.
+    """
+    path = Path(path)
+    if path.is_dir():
+        h = hashlib.sha256()
+        for rel, full in dir_files(path):
+            h.update(rel.encode("utf-8") + b"\0" + sha256_file(full).encode("ascii") + b"\n")
+        return h.hexdigest()
+    if path.is_file():
+        return sha256_file(path)
+    raise FileNotFoundError(f"{path}: cannot hash, no such file or directory")
+
+
+def hash_paths(paths: Iterable[str | Path], repo_root: str | Path) -> dict[str, str]:
+    """``{relative posix path: hash_path(...)}`` for provenance records; paths relative to ``repo_root``."""
+    root = Path(repo_root).resolve()
+    out = {}
+    for p in paths:
+        full = Path(p)
+        if not full.is_absolute():
+            full = root / full
+        out[relative_posix(full, root)] = hash_path(full)
+    return out
+
+
+def relative_posix(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` as a POSIX string (with ``..`` when it lies outside)."""
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return Path(os.path.relpath(path.resolve(), root)).as_posix()
 
 
 def _umask() -> int:
@@ -132,6 +211,16 @@ def atomic_dir(dest: str | Path) -> Iterator[Path]:
         publish_dir(tmp, dest)
     finally:
         remove_path(tmp)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through :func:`atomic_file`, flushed to disk before the
+    rename."""
+    with atomic_file(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
 
 
 class Staged:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from vidreward.verify import hash_path
+from vidreward.fsutil import hash_path
 
 PACKAGES = (
     "vidreward", "torch", "mujoco", "gymnasium", "rl-games", "numpy", "snakemake", "dvc",

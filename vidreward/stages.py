@@ -170,7 +170,7 @@ def rollout_camera(expert_evidence: str | None) -> str:
 
 def clip_evidence_stage(video: str, evidence_out: str) -> None:
     """Motion evidence of the trimmed expert clip (what its camera does, among the rest)."""
-    from vidreward.lm.cache import atomic_write_text
+    from vidreward.fsutil import atomic_write_text
     from vidreward.perception.evidence import analyse_clip
 
     evidence = analyse_clip(video)

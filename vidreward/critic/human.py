@@ -14,10 +14,10 @@ from pathlib import Path
 
 from vidreward.critic.base import Critique, CritiqueInput
 from vidreward.errors import CritiqueError
+from vidreward.critic.parse import count_items, parse_critique
+from vidreward.fsutil import atomic_write_text
 from vidreward.lm import render_prompt
-from vidreward.lm.cache import atomic_write_text
 from vidreward.lm.frames import make_storyboard
-from vidreward.lm.parse import count_items, parse_critique
 
 TEMPLATE_NAME = "feedback_template.md"
 

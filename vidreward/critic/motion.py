@@ -275,7 +275,8 @@ def descriptors_from_clip(path: str | Path, max_frames: int = 1500) -> dict[str,
         raise ClipError(f"{path}: {exc}") from exc
 
 
-def _robot_dims(robot: str) -> tuple[float, float]:
+def robot_dims(robot: str) -> tuple[float, float]:
+    """``(body_length, standing_height)`` of a robot, from ``vidreward.sim.robots.get_robot``."""
     from vidreward.sim.robots import get_robot
 
     spec = get_robot(robot)
@@ -333,7 +334,7 @@ def descriptors_from_trajectory(
     if body_length is None or standing_height is None:
         if "robot" not in traj:
             raise CritiqueError(f"{path}: no 'robot' entry to look up body_length/standing_height")
-        bl, sh = _robot_dims(str(traj["robot"]))
+        bl, sh = robot_dims(str(traj["robot"]))
         body_length = bl if body_length is None else body_length
         standing_height = sh if standing_height is None else standing_height
     if body_length <= 0 or standing_height <= 0:

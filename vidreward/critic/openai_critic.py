@@ -60,7 +60,7 @@ class OpenAICritic:
         self.cfg = cfg
 
     def critique(self, inp: CritiqueInput) -> Critique:
-        from vidreward.lm.parse import parse_critique
+        from vidreward.critic.parse import parse_critique
 
         out_dir = Path(inp.out_dir)
         storyboard_dir = out_dir / "storyboard"

@@ -3,7 +3,7 @@
 A request is normalised (messages with every image replaced by its sha256, model, sampling
 parameters) and hashed; the record ``<cache_dir>/<sha256>.json`` holds the normalised request, the
 answer text, the model id the server reported, token usage, latency and a timestamp. Records are
-written atomically (temporary file + rename) so an interrupted run never leaves half a record.
+written atomically (``vidreward.fsutil.atomic_write_text``) so an interrupted run never leaves half a record.
 """
 
 from __future__ import annotations
@@ -11,12 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from vidreward.errors import LMError
+from vidreward.fsutil import atomic_write_text
 
 RECORD_VERSION = 1
 
@@ -57,21 +56,6 @@ def normalise_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             content = parts
         out.append({**msg, "content": content})
     return out
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 class LMCache:

@@ -26,10 +26,10 @@ from urllib.parse import urlsplit, urlunsplit
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from vidreward.errors import LMError
+from vidreward.fsutil import atomic_write_text
 from vidreward.lm.cache import (
     RECORD_VERSION,
     LMCache,
-    atomic_write_text,
     normalise_messages,
     request_hash,
 )

@@ -20,8 +20,8 @@ from vidreward.errors import RewardCodeError
 from vidreward.lm import render_prompt
 from vidreward.lm.client import LMClient
 from vidreward.lm.config import LMConfig
-from vidreward.lm.parse import extract_code
 from vidreward.rewriter.base import RewriteVideos, TaskSpec
+from vidreward.rewriter.extract import extract_code
 from vidreward.sim.fields import STATE_FIELDS
 
 

@@ -28,7 +28,8 @@ import torch
 
 from vidreward.errors import ConfigError
 from vidreward.sim.fields import STATE_FIELD_NAMES
-from vidreward.sim.robots import ANYMAL_STAND, GRAVITY, RobotSpec
+from vidreward.sim.robots.anymal import ANYMAL_STAND
+from vidreward.sim.robots.spec import GRAVITY, RobotSpec
 
 FULLPHYSICS = mujoco.mjtState.mjSTATE_FULLPHYSICS
 

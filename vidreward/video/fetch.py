@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from vidreward.errors import ClipError
-from vidreward.video.io import probe_video, publish, sha256_file
+from vidreward.fsutil import atomic_file, sha256_file
+from vidreward.video.io import probe_video
 
 SHIPPED_DIR = Path(__file__).resolve().parents[2] / "data" / "shipped"
 KINDS = ("url", "file", "shipped")
@@ -57,15 +58,8 @@ def relabel(exc: ClipError, label: str, *paths: Any) -> ClipError:
 
 
 def _atomic_copy(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    os.close(fd)
-    try:
+    with atomic_file(dest, suffix=".part") as tmp:
         shutil.copyfile(src, tmp)
-        publish(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _validate_source(source: Any) -> str:

@@ -5,15 +5,13 @@ Decoding uses the ffmpeg binary bundled with ``imageio-ffmpeg``; no system ffmpe
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
 import numpy as np
 
 from vidreward.errors import ClipError
+from vidreward.fsutil import atomic_file
 
 
 def _ffmpeg():
@@ -94,14 +92,6 @@ def read_video(path: str | Path, max_frames: int | None = None) -> tuple[np.ndar
     return np.stack(frames), fps
 
 
-def publish(tmp: str | Path, dest: str | Path) -> None:
-    """Atomically move a finished temp file onto ``dest`` with normal (umask) permissions."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, dest)
-
-
 def write_video(path: str | Path, frames: np.ndarray, fps: float, crf: int = 23) -> None:
     """Write RGB frames ``[T, H, W, 3]`` as H.264 mp4 (yuv420p), atomically."""
     path = Path(path)
@@ -111,11 +101,7 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float, crf: int = 23)
     t, h, w, _ = frames.shape
     if h % 2 or w % 2:
         raise ClipError(f"{path}: frame size {w}x{h} must be even for yuv420p")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(suffix=".mp4", prefix=f".{path.stem}.", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_file(path) as tmp:
         writer = _ffmpeg().write_frames(
             str(tmp), (w, h), fps=fps, codec="libx264", pix_fmt_out="yuv420p",
             macro_block_size=1, ffmpeg_log_level="error",
@@ -125,15 +111,3 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float, crf: int = 23)
         for frame in frames.astype(np.uint8, copy=False):
             writer.send(np.ascontiguousarray(frame))
         writer.close()
-        publish(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

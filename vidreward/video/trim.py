@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
 from vidreward.errors import ClipError
+from vidreward.fsutil import atomic_file, atomic_write_text, sha256_file
 from vidreward.video.fetch import relabel, source_label
-from vidreward.video.io import probe_video, publish, sha256_file
+from vidreward.video.io import probe_video
 
 
 def _even(x: float) -> int:
@@ -77,27 +76,22 @@ def trim_clip(src: str | Path, dest_mp4: str | Path, start: float, end: float, f
     except ClipError as exc:
         raise relabel(exc, label) from exc
     end = min(end, duration)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".mp4", dir=dest.parent)
-    os.close(fd)
     clip = None
     try:
-        clip = VideoFileClip(str(src), audio=False)
-        sub = clip.subclipped(start, end).resized(new_size=(out_w, out_h)).with_fps(fps)
-        sub.write_videofile(tmp, fps=fps, codec="libx264", audio=False, logger=None,
-                            ffmpeg_params=["-pix_fmt", "yuv420p", "-movflags", "+faststart"])
-        out = probe_video(tmp)
-        import imageio_ffmpeg
+        with atomic_file(dest, suffix=".mp4") as tmp:
+            clip = VideoFileClip(str(src), audio=False)
+            sub = clip.subclipped(start, end).resized(new_size=(out_w, out_h)).with_fps(fps)
+            sub.write_videofile(str(tmp), fps=fps, codec="libx264", audio=False, logger=None,
+                                ffmpeg_params=["-pix_fmt", "yuv420p", "-movflags", "+faststart"])
+            out = probe_video(tmp)
+            import imageio_ffmpeg
 
-        frames, _ = imageio_ffmpeg.count_frames_and_secs(tmp)
-        publish(tmp, dest)
+            frames, _ = imageio_ffmpeg.count_frames_and_secs(str(tmp))
     except (OSError, KeyError, ValueError, ClipError) as exc:  # ClipError: unreadable output
         raise ClipError(f"{label}: trimming to {dest} failed ({exc})") from exc
     finally:
         if clip is not None:
             clip.close()
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     sidecar = {
         "clip": dest.stem,
         "source": source_info.get("source", source_info),
@@ -111,9 +105,5 @@ def trim_clip(src: str | Path, dest_mp4: str | Path, start: float, end: float, f
         "duration": end - start,
         "sha256": sha256_file(dest),
     }
-    side_path = dest.with_suffix(".json")
-    fd, tmp_json = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".json", dir=dest.parent)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(json.dumps(sidecar, indent=2) + "\n")
-    publish(tmp_json, side_path)
+    atomic_write_text(dest.with_suffix(".json"), json.dumps(sidecar, indent=2) + "\n")
     return sidecar

@@ -1,0 +1,256 @@
+"""The analytic critic's comparisons of robot and expert: one small named check per aspect of the
+motion (``_check_speed``, ``_check_bounce``, ...), run in order by :func:`compare`, the way MuJoCo
+Playground writes a reward as ``_reward_*`` terms.
+
+Each check adds problems and the four-part changes with concrete numbers and machine-readable
+``params`` in the reward-term vocabulary shared with the analytic rewriter:
+
+| component | params |
+|---|---|
+| ``forward_velocity`` | ``target_speed`` (m/s = expert speed x robot body_length), ``sigma`` (m/s) |
+| ``vertical_bounce`` | ``amplitude`` (m), ``frequency`` (Hz); z_ref(t) = standing_height + amplitude sin(2 pi f t) |
+| ``airborne`` | ``target_fraction`` |
+| ``ground_contact`` | (none: reward feet on the ground when the robot flies more than the expert) |
+| ``height`` | ``target_height`` (m) |
+| ``upright``, ``alive``, ``action_cost``, ``lateral_drift`` | none |
+
+Items are emitted only for meaningful differences (thresholds below, in descriptor units):
+
+* speed: |robot - expert| > max(``SPEED_ABS``, ``SPEED_REL`` x expert) body lengths/s
+* bounce (expert bounces, amplitude >= ``BOUNCE_MIN``): amplitude off by more than
+  max(``AMP_ABS``, ``AMP_REL`` x expert), or frequency off by more than
+  max(``FREQ_ABS``, ``FREQ_REL`` x expert) Hz, or the robot does not bounce at all
+* bounce (expert does not bounce): robot amplitude exceeds the expert's by more than ``AMP_ABS``
+* airborne: |difference| > ``AIR_ABS``
+* posture: |height_ratio difference| > ``HEIGHT_ABS``
+* robot only: upright less than ``UPRIGHT_MIN`` of the time; lateral drift > ``DRIFT_MAX`` body
+  lengths/s.
+
+``rewrite`` = change a component the reward already has; ``new`` = add a missing one;
+``remove`` = a present component that works against the clip: ``vertical_bounce`` when the expert
+barely bounces, ``airborne`` when the expert never leaves the ground, ``height`` (a fixed torso
+height) when the expert bounces by at least ``BIG_BOUNCE``, ``alive`` when the expert is airborne at
+least ``BIG_AIRBORNE`` of the time, the robot too little, and ``alive`` dominates the reward (more
+than half of the logged reward magnitude, or the largest ``scale`` in ``TERMS``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from vidreward.critic.base import Critique, Item
+from vidreward.critic.motion import BOUNCE_MIN
+from vidreward.critic.reward_terms import RewardTerms
+from vidreward.reward.terms import forward_sigma
+
+SPEED_ABS, SPEED_REL = 0.10, 0.20
+AMP_ABS, AMP_REL = 0.02, 0.30
+FREQ_ABS, FREQ_REL = 0.30, 0.20
+AIR_ABS = 0.10
+HEIGHT_ABS = 0.08
+UPRIGHT_MIN = 0.80
+DRIFT_MAX = 0.10
+BIG_BOUNCE = 0.05
+BIG_AIRBORNE = 0.30
+SCALE_STEP = 2.0  # how much a rewrite raises the weight of a term whose targets are already right
+MAX_SCALE = 4.0  # ... up to this weight
+
+
+def _bl(x: float) -> str:
+    return f"{x:.2f} body lengths/s"
+
+
+def _already_set(current: dict[str, Any], params: dict[str, Any]) -> bool:
+    """Whether the reward's term already has (within 1 %) every requested parameter value."""
+    for key, value in params.items():
+        have = current.get(key)
+        if not isinstance(have, (int, float)) or not isinstance(value, (int, float)):
+            return False
+        if abs(have - value) > 0.01 * max(abs(value), 1e-9):
+            return False
+    return True
+
+
+def _put(crit: Critique, terms: RewardTerms, component: str, text: str, params: dict[str, Any]) -> None:
+    """Rewrite when the reward has ``component``, else add it as new.
+
+    When the term already has exactly the requested targets and the behaviour is still off, the
+    reward pays too little for it relative to the other terms: the rewrite raises its ``scale`` by
+    ``SCALE_STEP`` (up to ``MAX_SCALE``) instead of repeating a no-op.
+    """
+    section = crit.rewrite if component in terms.names else crit.new
+    if any(i.component == component for i in crit.rewrite + crit.new):
+        return
+    current = terms.params.get(component)
+    if section is crit.rewrite and isinstance(current, dict) and _already_set(current, params):
+        scale = current.get("scale")
+        if not isinstance(scale, (int, float)) or scale >= MAX_SCALE:
+            return
+        new_scale = round(min(scale * SCALE_STEP, MAX_SCALE), 4)
+        text = (f"{component} already targets this but the motion is still off: weight it more, "
+                f"scale {scale:g} -> {new_scale:g}. ({text})")
+        params = {"scale": new_scale}
+    section.append(Item(text=text, component=component, params=params))
+
+
+@dataclass
+class Comparison:
+    """The critique being filled, the descriptors compared (``expert``, ``robot``), the robot's
+    trajectory diagnostics and the current reward's terms."""
+
+    crit: Critique
+    expert: dict[str, float]
+    robot: dict[str, float]
+    diag: dict[str, float]
+    terms: RewardTerms
+    body_length: float
+    standing_height: float
+    removed: set[str] = field(default_factory=set)
+
+    def problem(self, text: str, component: str) -> None:
+        self.crit.problems.append(Item(text, component))
+
+    def put(self, component: str, text: str, params: dict[str, Any]) -> None:
+        _put(self.crit, self.terms, component, text, params)
+
+    def remove(self, component: str, text: str) -> None:
+        """Ask to remove ``component`` when the reward has it (once)."""
+        if component in self.terms.names and component not in self.removed:
+            self.removed.add(component)
+            self.crit.remove.append(Item(text=text, component=component, params={}))
+
+
+def _check_speed(c: Comparison) -> None:
+    e, r, bl = c.expert, c.robot, c.body_length
+    if not abs(r["speed"] - e["speed"]) > max(SPEED_ABS, SPEED_REL * e["speed"]):
+        return
+    verb = "moves forward" if r["speed"] >= 0 else "moves backwards"
+    c.problem(
+        f"The robot {verb} at {_bl(abs(r['speed']))} ({r['speed'] * bl:.2f} m/s along +x); the expert "
+        f"travels at {_bl(e['speed'])} (= {e['speed'] * bl:.2f} m/s for this robot).",
+        "forward_velocity")
+    target = e["speed"] * bl
+    c.put("forward_velocity",
+          f"Track a forward speed of {target:.2f} m/s ({_bl(e['speed'])}, the expert's) instead of "
+          f"{r['speed'] * bl:.2f} m/s.",
+          {"target_speed": round(target, 4), "sigma": round(forward_sigma(target), 4)})
+
+
+def _check_bounce(c: Comparison) -> None:
+    e, r = c.expert, c.robot
+    if e["bounce_amplitude"] >= BOUNCE_MIN:
+        _check_bounce_matches(c)
+    elif r["bounce_amplitude"] - e["bounce_amplitude"] > AMP_ABS:
+        c.problem(
+            f"The robot's torso bounces {r['bounce_amplitude']:.3f} body lengths at "
+            f"{r['bounce_frequency']:.2f} Hz; the expert's barely moves vertically "
+            f"({e['bounce_amplitude']:.3f}).", "vertical_bounce")
+        c.remove("vertical_bounce", f"The expert does not bounce (amplitude {e['bounce_amplitude']:.3f} body "
+                 "lengths); a bounce reference drives motion the clip does not show.")
+
+
+def _check_bounce_matches(c: Comparison) -> None:
+    """The expert bounces: the robot's bounce should have its amplitude and frequency."""
+    e, r, bl = c.expert, c.robot, c.body_length
+    amp_off = abs(r["bounce_amplitude"] - e["bounce_amplitude"]) > max(AMP_ABS, AMP_REL * e["bounce_amplitude"])
+    freq_off = r["bounce_frequency"] == 0.0 or abs(r["bounce_frequency"] - e["bounce_frequency"]) > max(
+        FREQ_ABS, FREQ_REL * e["bounce_frequency"])
+    if not (amp_off or freq_off):
+        return
+    amp_m, freq = e["bounce_amplitude"] * bl, e["bounce_frequency"]
+    robot_motion = (
+        f"bounces {r['bounce_amplitude']:.3f} body lengths at {r['bounce_frequency']:.2f} Hz"
+        if r["bounce_amplitude"] >= BOUNCE_MIN else
+        f"barely moves vertically ({r['bounce_amplitude']:.3f} body lengths)")
+    c.problem(
+        f"The robot's torso {robot_motion}; the expert bounces {e['bounce_amplitude']:.3f} body "
+        f"lengths ({amp_m:.3f} m for this robot) at {freq:.2f} Hz.", "vertical_bounce")
+    c.put("vertical_bounce",
+          f"Bounce like standing_height + {amp_m:.3f} m * sin(2 pi {freq:.2f} Hz t).",
+          {"amplitude": round(amp_m, 4), "frequency": round(freq, 4)})
+    if e["bounce_amplitude"] >= BIG_BOUNCE:
+        c.remove("height", "A fixed torso-height target fights the expert's "
+                 f"{e['bounce_amplitude']:.2f}-body-length bounce; vertical_bounce sets the height.")
+
+
+def _check_airborne(c: Comparison) -> None:
+    e, r = c.expert, c.robot
+    d_air = r["airborne_fraction"] - e["airborne_fraction"]
+    if not abs(d_air) > AIR_ABS:
+        return
+    c.problem(
+        f"The robot is airborne {r['airborne_fraction']:.0%} of the time (no foot contact); the "
+        f"expert {e['airborne_fraction']:.0%}.", "airborne")
+    if e["airborne_fraction"] < 0.02:
+        c.remove("airborne", "The expert never leaves the ground; rewarding flight works against the clip.")
+    elif d_air < 0:
+        c.put("airborne",
+              f"Reward a flight-phase fraction of {e['airborne_fraction']:.2f} (now "
+              f"{r['airborne_fraction']:.2f}).", {"target_fraction": round(e["airborne_fraction"], 4)})
+        c.remove("ground_contact", "Rewarding feet on the ground works against the expert's flight "
+                 "phases, which the robot lacks.")
+    if d_air > 0:
+        # a per-step term can only push flight up or down: reward contact, drop the flight reward
+        c.remove("airborne", f"The robot already flies more than the expert ({r['airborne_fraction']:.0%} "
+                 f"vs {e['airborne_fraction']:.0%}); rewarding flight pushes it further away.")
+        c.put("ground_contact",
+              f"Reward feet on the ground to cut flight from {r['airborne_fraction']:.0%} toward the "
+              f"expert's {e['airborne_fraction']:.0%}.", {})
+    if d_air < 0 and e["airborne_fraction"] >= BIG_AIRBORNE and c.terms.dominant("alive"):
+        c.remove("alive", f"The alive bonus dominates the reward and pays for staying planted, but the "
+                 f"expert is airborne {e['airborne_fraction']:.0%} of the time.")
+
+
+def _check_posture(c: Comparison) -> None:
+    e, r = c.expert, c.robot
+    if not abs(r["height_ratio"] - e["height_ratio"]) > HEIGHT_ABS:
+        return
+    target_h = e["height_ratio"] * c.standing_height
+    c.problem(
+        f"The robot's median torso height is {r['height_ratio']:.2f} of standing height; the "
+        f"expert's typical posture is {e['height_ratio']:.2f} of full height "
+        f"(= {target_h:.3f} m for this robot).", "height")
+    expert_bounces = e["bounce_amplitude"] >= BOUNCE_MIN
+    bounce_sets_height = expert_bounces and ("vertical_bounce" in c.terms.names or any(
+        i.component == "vertical_bounce" for i in c.crit.new + c.crit.rewrite))
+    if "height" not in c.removed and not bounce_sets_height:
+        c.put("height", f"Hold the torso near {target_h:.3f} m.", {"target_height": round(target_h, 4)})
+
+
+def _check_upright(c: Comparison) -> None:
+    """Robot only (the side-view clip cannot show it): the torso should stay upright."""
+    upright = c.diag.get("upright_fraction")
+    if upright is None or not upright < UPRIGHT_MIN:
+        return
+    c.problem(
+        f"The robot's torso is upright only {upright:.0%} of the time (it tips or flips); the "
+        "expert stays upright.", "upright")
+    if "upright" not in c.terms.names:
+        c.put("upright", "Reward keeping the torso's up axis vertical.", {})
+
+
+def _check_lateral_drift(c: Comparison) -> None:
+    """Robot only (the side-view clip cannot show it): the robot should move straight."""
+    diag = c.diag
+    if not diag["lateral_speed_body"] > DRIFT_MAX:
+        return
+    c.problem(
+        f"The robot drifts sideways at {diag['lateral_speed_mps']:.2f} m/s "
+        f"({_bl(diag['lateral_speed_body'])}); the expert moves straight.", "lateral_drift")
+    if "lateral_drift" not in c.terms.names:
+        c.put("lateral_drift", "Penalise sideways (y) velocity.", {})
+
+
+#: the checks, in the order their items appear in the critique
+CHECKS: tuple[Callable[[Comparison], None], ...] = (
+    _check_speed, _check_bounce, _check_airborne, _check_posture, _check_upright, _check_lateral_drift,
+)
+
+
+def compare(crit: Critique, expert: dict[str, float], robot: dict[str, float], diag: dict[str, float],
+            terms: RewardTerms, body_length: float, standing_height: float) -> None:
+    """Fill ``crit``'s problems and changes by running every check of :data:`CHECKS`."""
+    comparison = Comparison(crit, expert, robot, diag, terms, body_length, standing_height)
+    for check in CHECKS:
+        check(comparison)
