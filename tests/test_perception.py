@@ -33,6 +33,8 @@ SUBSET = (
     "quad_turn_ccw_fixed_plain",
     "human_jumps_panning_checkered",
     "quad_trot_panning_plain",
+    "quad_away_tracking_checkered",
+    "quad_hop_fixed_checkered",
 )
 
 
@@ -54,7 +56,8 @@ def _value(ev, key):
     return ev.quantities[key].value
 
 
-TRAVELLING = [n for n in SUBSET if n not in ("quad_trot_panning_plain", "quad_turn_ccw_fixed_plain")]
+TRAVELLING = [n for n in SUBSET if n not in ("quad_trot_panning_plain", "quad_turn_ccw_fixed_plain",
+                                              "quad_hop_fixed_checkered")]
 
 
 @pytest.mark.parametrize("name", TRAVELLING)
@@ -71,7 +74,8 @@ def test_turning_in_place_sign_and_rate(measured):
     assert abs(rate - truth["turn_rate_deg_s"]) <= TURN_TOL * truth["turn_rate_deg_s"]
 
 
-@pytest.mark.parametrize("name", ["quad_pronk_tracking_cluttered", "human_jumps_panning_checkered"])
+@pytest.mark.parametrize("name", ["quad_pronk_tracking_cluttered", "human_jumps_panning_checkered",
+                                  "quad_hop_fixed_checkered"])
 def test_bounce_frequency_and_airborne_fraction(measured, name):
     ev, truth, _ = measured[name]
     assert truth["bounce_amplitude_bl"] >= 0.05
@@ -80,7 +84,8 @@ def test_bounce_frequency_and_airborne_fraction(measured, name):
 
 
 @pytest.mark.parametrize("name", ["quad_walk_fixed_plain", "quad_trot_tracking_checkered",
-                                  "quad_walk_shaky_cluttered"])
+                                  "quad_walk_shaky_cluttered", "quad_turn_ccw_fixed_plain",
+                                  "quad_away_tracking_checkered", "quad_sidestep_fixed_checkered"])
 def test_ground_bound_gaits_are_not_read_as_flight(measured, name):
     ev, truth, _ = measured[name]
     assert truth["airborne_fraction"] == 0.0
