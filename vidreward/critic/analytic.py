@@ -6,16 +6,17 @@ everything relative to the ground, body-size-normalised; what the clip cannot sh
 unknown and left out of the comparison, never stated) and the robot the same way, from its rendered
 ``rollout.mp4``: video is compared with video, as a vision-language model would. The rollout's
 ``trajectory.npz`` (the exact simulator state behind the video) measures the robot a second time
-(:func:`vidreward.critic.crosscheck.cross_check`): a robot descriptor the video cannot show comes from the trajectory, and
-each one the two disagree on beyond its ``XCHECK_*`` tolerance is flagged in the critique
-(``Critique.crosscheck`` and a "Cross-check: rollout video vs trajectory" part): the render or the
-measurement is off. A rollout video that cannot be analysed (missing, unreadable, no subject found)
-leaves every robot descriptor to the trajectory, and the critique says so. The extractor's
-overlays and records of the rollout go to ``storyboard/robot/`` (``robot_<k>.png``,
-``evidence.json``, ``track.csv``), next to the expert's in ``storyboard/``.
+(:func:`vidreward.critic.crosscheck.cross_check`): a robot descriptor the video cannot show comes
+from the trajectory, and each one the two disagree on beyond its ``XCHECK_*`` tolerance is flagged
+in the critique (``Critique.crosscheck`` and a "Cross-check: rollout video vs trajectory" part):
+the render or the measurement is off. A rollout video that cannot be analysed (missing,
+unreadable, no subject found) leaves every robot descriptor to the trajectory, and the critique
+says so. The extractor's overlays and records of the rollout go to ``storyboard/robot/``
+(``robot_<k>.png``, ``evidence.json``, ``track.csv``), next to the expert's in ``storyboard/``.
+
 Each of the expert's descriptors is compared with the robot's by the named checks of
-:mod:`vidreward.critic.checks`; the current reward's components come from
-:mod:`vidreward.critic.reward_terms`, the cross-check from :mod:`vidreward.critic.crosscheck`.
+:mod:`vidreward.critic.checks` (which documents the items, their ``params`` and thresholds); the
+current reward's components come from :mod:`vidreward.critic.reward_terms`.
 """
 
 from __future__ import annotations

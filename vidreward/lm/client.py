@@ -239,21 +239,7 @@ class LMClient:
                 max_tokens=cfg.max_tokens,
             )
 
-        def before_sleep(state) -> None:
-            exc = state.outcome.exception()
-            log.warning(
-                "lm %s: attempt %d to %s failed (%s); retrying in %.1fs",
-                purpose, state.attempt_number, self.endpoint, self._describe(exc),
-                state.next_action.sleep if state.next_action else 0.0,
-            )
-
-        retrying = Retrying(
-            stop=stop_after_attempt(cfg.max_retries + 1),
-            wait=wait_exponential(multiplier=cfg.retry_wait_s, max=cfg.retry_wait_max_s),
-            retry=retry_if_exception(_is_transient),
-            before_sleep=before_sleep,
-            reraise=True,
-        )
+        retrying = self._retrying(purpose)
         where = f"{self.endpoint} (model {cfg.model!r}, request {req_hash[:16]}, purpose {purpose!r})"
         start = time.monotonic()
         try:
@@ -266,19 +252,7 @@ class LMClient:
                 ) from None
             raise LMError(f"{where}: request rejected, not retried: {self._describe(exc)}") from None
         latency = time.monotonic() - start
-
-        choices = getattr(completion, "choices", None)
-        if not choices:
-            raise LMError(f"{where}: answer has no choices: {self._redact(str(completion))[:300]}")
-        choice = choices[0]
-        text = getattr(choice.message, "content", None)
-        if not isinstance(text, str) or not text.strip():
-            refusal = getattr(choice.message, "refusal", None)
-            raise LMError(
-                f"{where}: empty answer (finish_reason={choice.finish_reason!r}"
-                + (f", refusal={refusal!r}" if refusal else "")
-                + ")"
-            )
+        choice, text = self._answer(completion, where)
         usage = completion.usage.model_dump(exclude_none=True) if completion.usage else {}
         return {
             "version": RECORD_VERSION,
@@ -295,6 +269,43 @@ class LMClient:
             "latency_s": round(latency, 4),
             "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
+
+    def _retrying(self, purpose: str) -> Retrying:
+        """Retries of transient failures with exponential waits, each one logged."""
+        cfg = self.cfg
+
+        def before_sleep(state) -> None:
+            exc = state.outcome.exception()
+            log.warning(
+                "lm %s: attempt %d to %s failed (%s); retrying in %.1fs",
+                purpose, state.attempt_number, self.endpoint, self._describe(exc),
+                state.next_action.sleep if state.next_action else 0.0,
+            )
+
+        return Retrying(
+            stop=stop_after_attempt(cfg.max_retries + 1),
+            wait=wait_exponential(multiplier=cfg.retry_wait_s, max=cfg.retry_wait_max_s),
+            retry=retry_if_exception(_is_transient),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+
+    def _answer(self, completion: Any, where: str) -> tuple[Any, str]:
+        """The first choice of ``completion`` and its text; ``LMError`` naming ``where`` when the
+        answer has no choice or an empty one."""
+        choices = getattr(completion, "choices", None)
+        if not choices:
+            raise LMError(f"{where}: answer has no choices: {self._redact(str(completion))[:300]}")
+        choice = choices[0]
+        text = getattr(choice.message, "content", None)
+        if not isinstance(text, str) or not text.strip():
+            refusal = getattr(choice.message, "refusal", None)
+            raise LMError(
+                f"{where}: empty answer (finish_reason={choice.finish_reason!r}"
+                + (f", refusal={refusal!r}" if refusal else "")
+                + ")"
+            )
+        return choice, text
 
     def _copy_to_record_dir(self, record: dict[str, Any], purpose: str, cached: bool) -> Path | None:
         if self.record_dir is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vidreward.reward.sample_state import robot_dims
+from vidreward.reward.sample_state import RobotDims, robot_dims
 from vidreward.reward.terms import describe_library
 from vidreward.sim.fields import STATE_FIELDS
 
@@ -54,12 +54,16 @@ def environment_context(robot: str | Any) -> str:
     else:
         spec = robot
     dims = robot_dims(spec)
-    sizes = {"D": dims.num_dofs, "A": dims.action_dim, "F": dims.num_feet}
+    lines = _robot_section(spec, dims) + _state_section(dims) + _rules_section()
+    return "\n".join(lines)
+
+
+def _robot_section(spec: Any, dims: RobotDims) -> list[str]:
+    """The robot: its own description, sizes, joint and foot order, time step and sizes."""
     describe = spec.describe() if hasattr(spec, "describe") else ""
     dof_names = list(getattr(spec, "dof_names", ()))
     foot_names = list(getattr(spec, "foot_names", ()))
-
-    lines: list[str] = [
+    return [
         f"# Environment: robot '{dims.name}'",
         "",
         "## Robot",
@@ -73,6 +77,13 @@ def environment_context(robot: str | Any) -> str:
         f"body length = {dims.body_length:g} m.",
         "- World frame: x is forward, y is left, z is up. Forward progress means +x velocity.",
         "",
+    ]
+
+
+def _state_section(dims: RobotDims) -> list[str]:
+    """The table of state fields with the robot's concrete shapes."""
+    sizes = {"D": dims.num_dofs, "A": dims.action_dim, "F": dims.num_feet}
+    lines = [
         "## State fields (passed to compute_reward by parameter name)",
         "",
         "| name | shape | meaning and units |",
@@ -86,6 +97,13 @@ def environment_context(robot: str | Any) -> str:
         f"`standing_height` ({dims.standing_height:g}) and `body_length` ({dims.body_length:g}) are "
         "Python floats.",
         "",
+    ]
+    return lines
+
+
+def _rules_section() -> list[str]:
+    """The rules reward code must follow, an example, and the reward-term vocabulary."""
+    return [
         "## Rules for reward code",
         "",
         "1. Define exactly one top-level function `compute_reward(...)`. Each parameter must be the name "
@@ -121,4 +139,3 @@ def environment_context(robot: str | Any) -> str:
         describe_library(),
         "",
     ]
-    return "\n".join(lines)

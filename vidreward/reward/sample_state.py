@@ -113,14 +113,33 @@ def sample_state_from_dims(dims: RobotDims, num_envs: int = 8, seed: int = 0,
     if num_envs < MIN_ENVS:
         raise ValueError(f"sample_state: num_envs must be >= {MIN_ENVS}, got {num_envs}")
     gen = torch.Generator().manual_seed(int(seed))
-    n, d, a, f = num_envs, dims.num_dofs, dims.action_dim, dims.num_feet
+    batch = _random_batch(dims, num_envs, gen)
+    _place_corner_cases(batch, dims.standing_height)
+    up_proj, heading_proj = _up_and_heading(batch["root_quat"])
+    state: dict[str, Any] = {
+        **batch,
+        "up_proj": up_proj,
+        "heading_proj": heading_proj,
+        "dt": float(dims.dt),
+        "standing_height": float(dims.standing_height),
+        "body_length": float(dims.body_length),
+    }
+    order = torch.randperm(num_envs, generator=gen) if shuffle else None
+    for key, value in state.items():
+        if isinstance(value, torch.Tensor):
+            value = value if order is None else value[order]
+            state[key] = value.to(torch.float32).contiguous()
+    missing = set(STATE_FIELD_NAMES) - set(state)
+    if missing:  # the field table grew: this module must follow it
+        raise RuntimeError(f"sample_state does not produce field(s) {sorted(missing)}")
+    return {name: state[name] for name in STATE_FIELD_NAMES}
+
+
+def _random_batch(dims: RobotDims, n: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
+    """The random part of the batch, drawn from ``gen`` in a fixed order."""
+    d, a, f = dims.num_dofs, dims.action_dim, dims.num_feet
     h = dims.standing_height
-
     quat = _small_rotation_quats(n, 0.6, gen)
-    quat[0] = torch.tensor([1.0, 0.0, 0.0, 0.0])
-    quat[2] = torch.tensor([0.0, 1.0, 0.0, 0.0])  # rolled 180 degrees about x: upside down
-    up_proj, heading_proj = _up_and_heading(quat)
-
     root_pos = torch.stack(
         [
             torch.rand(n, generator=gen) * 4.0 - 1.0,
@@ -129,10 +148,6 @@ def sample_state_from_dims(dims: RobotDims, num_envs: int = 8, seed: int = 0,
         ],
         dim=1,
     )
-    root_pos[0] = torch.tensor([0.0, 0.0, h])
-    root_pos[1, 2] = h * 1.4  # airborne
-    root_pos[2, 2] = h * 0.3  # lying on its back
-
     root_linvel = torch.randn(n, 3, generator=gen) * torch.tensor([0.8, 0.3, 0.4]) + torch.tensor(
         [0.4, 0.0, 0.0]
     )
@@ -147,17 +162,7 @@ def sample_state_from_dims(dims: RobotDims, num_envs: int = 8, seed: int = 0,
     )
     steps = torch.randint(0, max(1, int(round(10.0 / dims.dt))), (n,), generator=gen)
     episode_time = steps.to(torch.float32) * dims.dt
-
-    # env 0: at rest right after a reset, feet loaded
-    for t in (root_linvel, root_angvel, dof_vel, actions, prev_actions):
-        t[0] = 0.0
-    dof_pos[0] = 0.0
-    foot_contact_forces[0] = 50.0
-    episode_time[0] = 0.0
-    # env 1: fully airborne
-    foot_contact_forces[1] = 0.0
-
-    state: dict[str, Any] = {
+    return {
         "root_pos": root_pos,
         "root_quat": quat,
         "root_linvel": root_linvel,
@@ -167,22 +172,25 @@ def sample_state_from_dims(dims: RobotDims, num_envs: int = 8, seed: int = 0,
         "actions": actions,
         "prev_actions": prev_actions,
         "foot_contact_forces": foot_contact_forces,
-        "up_proj": up_proj,
-        "heading_proj": heading_proj,
         "episode_time": episode_time,
-        "dt": float(dims.dt),
-        "standing_height": float(dims.standing_height),
-        "body_length": float(dims.body_length),
     }
-    order = torch.randperm(n, generator=gen) if shuffle else None
-    for key, value in state.items():
-        if isinstance(value, torch.Tensor):
-            value = value if order is None else value[order]
-            state[key] = value.to(torch.float32).contiguous()
-    missing = set(STATE_FIELD_NAMES) - set(state)
-    if missing:  # the field table grew: this module must follow it
-        raise RuntimeError(f"sample_state does not produce field(s) {sorted(missing)}")
-    return {name: state[name] for name in STATE_FIELD_NAMES}
+
+
+def _place_corner_cases(batch: dict[str, torch.Tensor], h: float) -> None:
+    """Rows 0-2 become the corner cases (in place): env 0 at rest right after a reset, feet loaded;
+    env 1 fully airborne; env 2 upside down, lying on its back."""
+    batch["root_quat"][0] = torch.tensor([1.0, 0.0, 0.0, 0.0])
+    batch["root_quat"][2] = torch.tensor([0.0, 1.0, 0.0, 0.0])  # rolled 180 degrees about x: upside down
+    root_pos = batch["root_pos"]
+    root_pos[0] = torch.tensor([0.0, 0.0, h])
+    root_pos[1, 2] = h * 1.4  # airborne
+    root_pos[2, 2] = h * 0.3  # lying on its back
+    for key in ("root_linvel", "root_angvel", "dof_vel", "actions", "prev_actions"):
+        batch[key][0] = 0.0
+    batch["dof_pos"][0] = 0.0
+    batch["foot_contact_forces"][0] = 50.0
+    batch["episode_time"][0] = 0.0
+    batch["foot_contact_forces"][1] = 0.0
 
 
 def sample_state(robot: Any, num_envs: int = 8, seed: int = 0) -> dict[str, Any]:

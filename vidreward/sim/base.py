@@ -146,7 +146,21 @@ class BatchedSim:
         self._ctrl_lo, self._ctrl_hi = lo, hi
         self._ctrl_mid, self._ctrl_half = (lo + hi) / 2, (hi - lo) / 2
 
-        # initial state (before noise)
+        self._set_initial_state()
+        self._state = np.tile(self._init_state, (n, 1))  # [N, nstate] float64, C-contiguous
+        self._sens = np.zeros((n, m.nsensordata))
+        self._steps = np.zeros(n, dtype=np.int64)
+        self._actions = np.zeros((n, robot.action_dim), dtype=np.float32)
+        self._prev_actions = np.zeros((n, robot.action_dim), dtype=np.float32)
+        self._ctrl = np.tile(self._reset_ctrl(), (n, 1))
+        self._rng = np.random.default_rng(self.seed)
+        self._cached_state: dict | None = None
+        self._closed = False
+
+    def _set_initial_state(self) -> None:
+        """The state every env starts from before reset noise (``_init_state``, ``_init_qpos``) and
+        the default joint pose of position control (``_default_pose``)."""
+        m, robot = self.model, self.robot
         init = np.empty(self.nstate)
         data = mujoco.MjData(m)
         init_qpos = m.qpos0.copy()
@@ -161,16 +175,6 @@ class BatchedSim:
         mujoco.mj_getState(m, data, init, FULLPHYSICS)
         self._init_state = init
         self._init_qpos = init_qpos
-
-        self._state = np.tile(init, (n, 1))  # [N, nstate] float64, C-contiguous
-        self._sens = np.zeros((n, m.nsensordata))
-        self._steps = np.zeros(n, dtype=np.int64)
-        self._actions = np.zeros((n, robot.action_dim), dtype=np.float32)
-        self._prev_actions = np.zeros((n, robot.action_dim), dtype=np.float32)
-        self._ctrl = np.tile(self._reset_ctrl(), (n, 1))
-        self._rng = np.random.default_rng(self.seed)
-        self._cached_state: dict | None = None
-        self._closed = False
 
     # ---------------------------------------------------------------- backend interface
     def _advance(self, ctrl: np.ndarray) -> None:

@@ -195,6 +195,27 @@ def _draw_capsule(img: np.ndarray, a: np.ndarray, b: np.ndarray, r: float, color
     img[y0:y1, x0:x1] = (patch * (1 - alpha) + color * alpha + 0.5).astype(np.uint8)
 
 
+def _drawn_bones(motion: BVHMotion) -> tuple[list[tuple[int, int]], int | None]:
+    """``(bones as (joint, parent) pairs, head joint or None)`` of what the side view draws."""
+    parents = motion.parents
+    names = [j.name for j in motion.joints]
+    head = names.index("Head") if "Head" in names else None
+    bones = [(i, p) for i, p in enumerate(parents) if p >= 0 and not np.allclose(motion.joints[i].offset, 0)]
+    # Skip fingers and thumbs: sub-pixel at this scale and noisy.
+    skip = ("Finger", "Thumb", "LFingers", "RFingers")
+    bones = [(i, p) for i, p in bones if not any(s in names[i] for s in skip)]
+    return bones, head
+
+
+def _background(style: SideViewStyle, h_px: int, w_px: int, ground_row: float) -> np.ndarray:
+    """The empty frame: background colour and the ground line under ``ground_row``."""
+    bg = np.empty((h_px, w_px, 3), np.uint8)
+    bg[:] = style.background
+    gr = int(round(ground_row))
+    bg[gr + 1: gr + 3, :] = style.ground
+    return bg
+
+
 def render_side_view(
     motion: BVHMotion,
     positions: np.ndarray | None = None,
@@ -232,20 +253,10 @@ def render_side_view(
     px = (u - u0) * scale
     py = ground_row - (v - ground) * scale
 
-    parents = motion.parents
-    names = [j.name for j in motion.joints]
-    head = names.index("Head") if "Head" in names else None
-    bones = [(i, p) for i, p in enumerate(parents) if p >= 0 and not np.allclose(motion.joints[i].offset, 0)]
-    # Skip fingers and thumbs: sub-pixel at this scale and noisy.
-    skip = ("Finger", "Thumb", "LFingers", "RFingers")
-    bones = [(i, p) for i, p in bones if not any(s in names[i] for s in skip)]
-
+    bones, head = _drawn_bones(motion)
     n_out = max(int(np.floor((hi - lo) / motion.fps * fps)), 1)
     src_idx = np.minimum(np.round(np.arange(n_out) / fps * motion.fps).astype(int), hi - lo - 1)
-    bg = np.empty((h_px, w_px, 3), np.uint8)
-    bg[:] = style.background
-    gr = int(round(ground_row))
-    bg[gr + 1: gr + 3, :] = style.ground
+    bg = _background(style, h_px, w_px, ground_row)
     ink = np.array(style.ink, np.float64)
     r_limb = max(style.limb_radius * stand * scale, 1.0)
     r_head = style.head_radius * stand * scale

@@ -40,6 +40,24 @@ def _label(src: Path, source_info: dict[str, Any]) -> str:
     return f"{user} [fetched copy {src}]"
 
 
+def _check_range(label: str, start: float, end: float, meta: dict[str, Any],
+                 source_info: dict[str, Any]) -> None:
+    """``ClipError`` naming ``label`` unless [start, end] s is a range within the clip."""
+    duration = meta["duration"]
+    # a URL is fetched for its configured range only: say where the copy starts in the original
+    user = source_info.get("source") if isinstance(source_info, dict) else None
+    note = ""
+    if isinstance(user, dict) and "url" in user and "start" in user:
+        note = f" (times are within the fetched copy, which starts at {user['start']} s of the URL)"
+    if end <= start:
+        raise ClipError(f"{label}: end {end} s must be after start {start} s "
+                        f"(clip lasts {duration:.3f} s){note}")
+    tol = 1.0 / meta["fps"]
+    if start < 0 or end > duration + tol:
+        raise ClipError(f"{label}: range {start}..{end} s is outside the clip, "
+                        f"which lasts {duration:.3f} s{note}")
+
+
 def trim_clip(src: str | Path, dest_mp4: str | Path, start: float, end: float, fps: float,
               size: int | Sequence[int], source_info: dict[str, Any]) -> dict[str, Any]:
     """Cut ``src`` to [start, end] s, resample to ``fps`` and ``size``, write ``dest_mp4`` and
@@ -57,18 +75,7 @@ def trim_clip(src: str | Path, dest_mp4: str | Path, start: float, end: float, f
         raise relabel(exc, label, src) from exc
     duration = meta["duration"]
     start, end = float(start), float(end)
-    # a URL is fetched for its configured range only: say where the copy starts in the original
-    user = source_info.get("source") if isinstance(source_info, dict) else None
-    note = ""
-    if isinstance(user, dict) and "url" in user and "start" in user:
-        note = f" (times are within the fetched copy, which starts at {user['start']} s of the URL)"
-    if end <= start:
-        raise ClipError(f"{label}: end {end} s must be after start {start} s "
-                        f"(clip lasts {duration:.3f} s){note}")
-    tol = 1.0 / meta["fps"]
-    if start < 0 or end > duration + tol:
-        raise ClipError(f"{label}: range {start}..{end} s is outside the clip, "
-                        f"which lasts {duration:.3f} s{note}")
+    _check_range(label, start, end, meta, source_info)
     if fps <= 0:
         raise ClipError(f"{label}: fps must be positive, got {fps}")
     try:
