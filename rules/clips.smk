@@ -1,51 +1,48 @@
 # Expert clip: fetch (URL / local file / shipped clip), then trim to the configured segment.
+# Every path is a pattern of vidreward.layout (ClipPaths).
 
 
 rule fetch_clip:
     input:
         clip_source_input,
     output:
-        video="data/raw/{clip}.mp4",
-        info="data/raw/{clip}.fetch.json",
+        video=ClipPaths.pattern("raw_video"),
+        info=ClipPaths.pattern("fetch_info"),
     log:
-        "logs/clips/{clip}.fetch.log",
+        ClipPaths.pattern("fetch_log"),
     conda:
         "../envs/vidreward.yaml"
     params:
-        clip=lambda wildcards: json.dumps(
-            config["clips"][wildcards.clip], sort_keys=True
-        ),
-        cache_dir="data/cache/downloads",
+        clip=clip_config,
+        cache_dir=DOWNLOAD_CACHE_DIR,
     script:
         "../scripts/fetch_clip.py"
 
 
 rule trim_clip:
     input:
-        video="data/raw/{clip}.mp4",
-        info="data/raw/{clip}.fetch.json",
+        video=ClipPaths.pattern("raw_video"),
+        info=ClipPaths.pattern("fetch_info"),
     output:
-        video="data/clips/{clip}.mp4",
-        sidecar="data/clips/{clip}.json",
+        video=ClipPaths.pattern("video"),
+        sidecar=ClipPaths.pattern("sidecar"),
     log:
-        "logs/clips/{clip}.trim.log",
+        ClipPaths.pattern("trim_log"),
     conda:
         "../envs/vidreward.yaml"
     params:
-        clip=lambda wildcards: json.dumps(
-            config["clips"][wildcards.clip], sort_keys=True
-        ),
+        clip=clip_config,
     script:
         "../scripts/trim_clip.py"
 
 
 rule clip_evidence:
     input:
-        video="data/clips/{clip}.mp4",
+        video=ClipPaths.pattern("video"),
     output:
-        evidence="data/clips/evidence/{clip}.json",
+        evidence=ClipPaths.pattern("evidence"),
     log:
-        "logs/clips/{clip}.evidence.log",
+        ClipPaths.pattern("evidence_log"),
     conda:
         "../envs/vidreward.yaml"
     script:

@@ -1,8 +1,15 @@
 # Input functions and helpers shared by the rules. No rule logic lives here.
-import json
 from pathlib import Path
 
-from vidreward.config import RunSettings, runs_to_build
+from vidreward.config import ClipConfig, RunSettings, runs_to_build
+from vidreward.layout import (
+    DOWNLOAD_CACHE_DIR,
+    ClipPaths,
+    IterationPaths,
+    RunPaths,
+    feedback_file,
+    shipped_clip,
+)
 
 # Training spreads the simulation over every core (Snakemake caps this at --cores).
 TRAIN_THREADS = os.cpu_count() or 1
@@ -22,46 +29,60 @@ def clip_of_run(wildcards):
     return config["runs"][wildcards.run]["clip"]
 
 
+def clip_config(wildcards):
+    return ClipConfig.from_config(config, wildcards.clip)
+
+
+def clip_config_of_run(wildcards):
+    return ClipConfig.from_config(config, clip_of_run(wildcards))
+
+
+def iteration_index(wildcards):
+    return int(wildcards.i)
+
+
 def run_clip_video(wildcards):
-    return f"data/clips/{clip_of_run(wildcards)}.mp4"
+    return ClipPaths(clip_of_run(wildcards)).path("video")
 
 
 def run_clip_evidence(wildcards):
-    return f"data/clips/evidence/{clip_of_run(wildcards)}.json"
+    return ClipPaths(clip_of_run(wildcards)).path("evidence")
 
 
 def run_clip_sidecar(wildcards):
-    return f"data/clips/{clip_of_run(wildcards)}.json"
+    return ClipPaths(clip_of_run(wildcards)).path("sidecar")
 
 
-def iter_dir(wildcards, offset=0):
-    return f"results/{wildcards.run}/iter_{int(wildcards.i) + offset}"
+def iteration_paths(wildcards, offset=0):
+    return IterationPaths(wildcards.run, int(wildcards.i) + offset)
 
 
 def previous(name):
     """Input function: artifact ``name`` of the previous iteration."""
 
     def fn(wildcards):
-        return f"{iter_dir(wildcards, -1)}/{name}"
+        return str(iteration_paths(wildcards, -1).path(name))
 
     return fn
 
 
 def warm_start_policy(wildcards):
     """The previous iteration's policy when the run warm-starts, else nothing."""
-    run = config["runs"][wildcards.run]
-    if int(wildcards.i) > 0 and run.get("warm_start", True):
-        return f"{iter_dir(wildcards, -1)}/policy.pth"
+    if int(wildcards.i) > 0 and run_settings(wildcards).warm_start:
+        return str(iteration_paths(wildcards, -1).path("policy"))
     return []
 
 
 def human_feedback(wildcards):
     """The person's feedback file, once written (human critic backend only)."""
-    run = config["runs"][wildcards.run]
-    if run.get("critic", {}).get("backend") != "human":
+    if run_settings(wildcards).critic.backend != "human":
         return []
-    path = f"{config['feedback_dir']}/{wildcards.run}/iter_{wildcards.i}.md"
+    path = feedback_path(wildcards)
     return [path] if os.path.exists(path) else []
+
+
+def feedback_path(wildcards):
+    return feedback_file(config["feedback_dir"], wildcards.run, wildcards.i)
 
 
 def clip_source_input(wildcards):
@@ -70,31 +91,13 @@ def clip_source_input(wildcards):
     if "file" in source:
         return source["file"]
     if "shipped" in source:
-        return f"data/shipped/{source['shipped']}"
+        return shipped_clip(source["shipped"])
     return []
-
-
-def iteration_artifacts(run, i):
-    """Every artifact of one iteration that its provenance.json records, and the record itself."""
-    base = f"results/{run}/iter_{i}"
-    return [
-        f"{base}/reward.py",
-        f"{base}/reward_validation.json",
-        f"{base}/policy.pth",
-        f"{base}/train_log.csv",
-        f"{base}/tb",
-        f"{base}/rollout.mp4",
-        f"{base}/trajectory.npz",
-        f"{base}/critique.json",
-        f"{base}/critique.md",
-        f"{base}/critic",
-        f"{base}/provenance.json",
-    ]
 
 
 def all_iterations(wildcards):
     n = config["runs"][wildcards.run]["iterations"]
-    return [f"results/{wildcards.run}/iter_{i}/provenance.json" for i in range(n)]
+    return [str(IterationPaths(wildcards.run, i).path("provenance")) for i in range(n)]
 
 
 def drop_stale_backups():
@@ -124,25 +127,31 @@ def final_targets():
     """
     targets = []
     for run in runs_to_build(config):
-        for i in range(config["runs"][run]["iterations"]):
-            targets += iteration_artifacts(run, i)
-        targets += [f"results/{run}/summary.csv", f"results/{run}/summary.json"]
-        targets += report_pages(run)
+        n = config["runs"][run]["iterations"]
+        for i in range(n):
+            targets += IterationPaths(run, i).recorded()
+        paths = RunPaths(run)
+        targets += [paths.path("summary_csv"), paths.path("summary_json")]
+        targets += paths.report_pages(n)
     return targets
 
 
-def section(wildcards, key):
-    """One section of the run's settings as canonical JSON (a stable params value)."""
-    settings = run_settings(wildcards)
-    return json.dumps(getattr(settings, key), sort_keys=True)
-
-
 def previous_reward_if_any(wildcards):
-    return [previous("reward.py")(wildcards)] if int(wildcards.i) > 0 else []
+    return [previous("reward")(wildcards)] if int(wildcards.i) > 0 else []
+
+
+def iteration_dir_of_input(wildcards, input):
+    """The iteration directory, as the one holding the rule's reward code."""
+    return str(Path(input.reward).parent)
+
+
+def run_dir_of_input(wildcards, input):
+    """The run directory, as the one holding the rule's summary table."""
+    return str(Path(input.summary).parent)
 
 
 def previous_iter_dir_if_any(wildcards):
-    return iter_dir(wildcards, -1) if int(wildcards.i) > 0 else None
+    return str(iteration_paths(wildcards, -1).dir) if int(wildcards.i) > 0 else None
 
 
 def report_code(wildcards):
@@ -153,13 +162,4 @@ def report_code(wildcards):
         "vidreward/report/templates/iteration.html",
         "vidreward/report/templates/run.html",
         "vidreward/report/templates/style.css",
-    ]
-
-
-def report_pages(run):
-    n = config["runs"][run]["iterations"]
-    pages = [f"results/{run}/report/iter_{i}" for i in range(n)]
-    return pages + [
-        f"results/{run}/report/overview",
-        f"results/{run}/report/summary.png",
     ]

@@ -1,41 +1,40 @@
 # One iteration of the bi-level search: reward code -> PPO -> rollout -> critique -> next reward.
 # iter_<i> depends on iter_<i-1>; iter_0's reward comes from the task description.
+# Every path is a pattern of vidreward.layout (IterationPaths); every value is typed settings.
 
 
 rule initial_reward:
     input:
         clip=run_clip_video,
     output:
-        reward="results/{run}/iter_0/reward.py",
-        validation="results/{run}/iter_0/reward_validation.json",
+        reward=IterationPaths.pattern("reward", i="0"),
+        validation=IterationPaths.pattern("validation", i="0"),
     log:
-        "results/{run}/logs/iter_0/initial_reward.log",
+        IterationPaths.log_pattern("initial_reward", i="0"),
     conda:
         "../envs/vidreward.yaml"
     resources:
         llm_api=1,
     params:
-        robot=lambda wildcards: run_settings(wildcards).robot,
-        task=lambda wildcards: run_settings(wildcards).task,
-        rewriter=lambda wildcards: section(wildcards, "rewriter"),
+        settings=run_settings,
         lm_cache_dir=config["lm_cache_dir"],
-        lm_dir="results/{run}/iter_0/lm",
+        lm_dir=IterationPaths.pattern("lm_dir", i="0"),
     script:
         "../scripts/initial_reward.py"
 
 
 rule rewrite_reward:
     input:
-        reward=previous("reward.py"),
-        critique=previous("critique.json"),
-        train_log=previous("train_log.csv"),
-        rollout=previous("rollout.mp4"),
+        reward=previous("reward"),
+        critique=previous("critique"),
+        train_log=previous("train_log"),
+        rollout=previous("rollout"),
         clip=run_clip_video,
     output:
-        reward="results/{run}/iter_{i}/reward.py",
-        validation="results/{run}/iter_{i}/reward_validation.json",
+        reward=IterationPaths.pattern("reward"),
+        validation=IterationPaths.pattern("validation"),
     log:
-        "results/{run}/logs/iter_{i}/rewrite_reward.log",
+        IterationPaths.log_pattern("rewrite_reward"),
     wildcard_constraints:
         i=r"[1-9]\d*",
     conda:
@@ -43,11 +42,8 @@ rule rewrite_reward:
     resources:
         llm_api=1,
     params:
-        robot=lambda wildcards: run_settings(wildcards).robot,
-        task=lambda wildcards: run_settings(wildcards).task,
-        rewriter=lambda wildcards: section(wildcards, "rewriter"),
-        lm_cache_dir=config["lm_cache_dir"],
-        lm_dir="results/{run}/iter_{i}/lm",
+        settings=run_settings,
+        lm_dir=IterationPaths.pattern("lm_dir"),
     script:
         "../scripts/rewrite_reward.py"
 
@@ -61,48 +57,45 @@ onstart:
 
 rule train_policy:
     input:
-        reward="results/{run}/iter_{i}/reward.py",
+        reward=IterationPaths.pattern("reward"),
         init=warm_start_policy,
     # update(): Snakemake keeps these in place while the job runs (the code writes new ones under
     # temporary names and moves them in at the end) and restores its backup if the job fails, so a
     # forced rerun that fails or is killed leaves the previous iteration's artifacts intact.
     output:
-        policy=update("results/{run}/iter_{i}/policy.pth"),
-        train_log=update("results/{run}/iter_{i}/train_log.csv"),
-        tb=update(directory("results/{run}/iter_{i}/tb")),
+        policy=update(IterationPaths.pattern("policy")),
+        train_log=update(IterationPaths.pattern("train_log")),
+        tb=update(directory(IterationPaths.pattern("tb"))),
     log:
-        "results/{run}/logs/iter_{i}/train_policy.log",
+        IterationPaths.log_pattern("train_policy"),
     benchmark:
-        "results/{run}/benchmarks/iter_{i}/train_policy.tsv"
+        IterationPaths.benchmark_pattern("train_policy")
     conda:
         "../envs/vidreward.yaml"
     threads: TRAIN_THREADS
     params:
-        robot=lambda wildcards: run_settings(wildcards).robot,
-        train=lambda wildcards: section(wildcards, "train"),
-        seed=lambda wildcards: run_settings(wildcards).seed + int(wildcards.i),
+        settings=run_settings,
+        iteration=iteration_index,
     script:
         "../scripts/train_policy.py"
 
 
 rule render_rollout:
     input:
-        policy="results/{run}/iter_{i}/policy.pth",
-        reward="results/{run}/iter_{i}/reward.py",
+        policy=IterationPaths.pattern("policy"),
+        reward=IterationPaths.pattern("reward"),
         evidence=run_clip_evidence,
     output:
-        video=update("results/{run}/iter_{i}/rollout.mp4"),
-        trajectory=update("results/{run}/iter_{i}/trajectory.npz"),
+        video=update(IterationPaths.pattern("rollout")),
+        trajectory=update(IterationPaths.pattern("trajectory")),
     log:
-        "results/{run}/logs/iter_{i}/render_rollout.log",
+        IterationPaths.log_pattern("render_rollout"),
     benchmark:
-        "results/{run}/benchmarks/iter_{i}/render_rollout.tsv"
+        IterationPaths.benchmark_pattern("render_rollout")
     conda:
         "../envs/vidreward.yaml"
     params:
-        robot=lambda wildcards: run_settings(wildcards).robot,
-        rollout=lambda wildcards: section(wildcards, "rollout"),
-        seed=lambda wildcards: run_settings(wildcards).seed,
+        settings=run_settings,
     script:
         "../scripts/render_rollout.py"
 
@@ -110,27 +103,24 @@ rule render_rollout:
 rule critique:
     input:
         clip=run_clip_video,
-        rollout="results/{run}/iter_{i}/rollout.mp4",
-        trajectory="results/{run}/iter_{i}/trajectory.npz",
-        reward="results/{run}/iter_{i}/reward.py",
-        train_log="results/{run}/iter_{i}/train_log.csv",
+        rollout=IterationPaths.pattern("rollout"),
+        trajectory=IterationPaths.pattern("trajectory"),
+        reward=IterationPaths.pattern("reward"),
+        train_log=IterationPaths.pattern("train_log"),
         feedback=human_feedback,
     output:
-        critique="results/{run}/iter_{i}/critique.json",
-        markdown="results/{run}/iter_{i}/critique.md",
-        critic_dir=directory("results/{run}/iter_{i}/critic"),
+        critique=IterationPaths.pattern("critique"),
+        markdown=IterationPaths.pattern("critique_md"),
+        critic_dir=directory(IterationPaths.pattern("critic_dir")),
     log:
-        "results/{run}/logs/iter_{i}/critique.log",
+        IterationPaths.log_pattern("critique"),
     conda:
         "../envs/vidreward.yaml"
     resources:
         llm_api=1,
     params:
-        robot=lambda wildcards: run_settings(wildcards).robot,
-        task=lambda wildcards: run_settings(wildcards).task,
-        critic=lambda wildcards: section(wildcards, "critic"),
-        lm_cache_dir=config["lm_cache_dir"],
-        feedback_path=lambda wildcards: f"{config['feedback_dir']}/{wildcards.run}/iter_{wildcards.i}.md",
+        settings=run_settings,
+        feedback_path=feedback_path,
     script:
         "../scripts/critique.py"
 
@@ -139,30 +129,27 @@ rule provenance:
     input:
         clip=run_clip_video,
         sidecar=run_clip_sidecar,
-        reward="results/{run}/iter_{i}/reward.py",
-        validation="results/{run}/iter_{i}/reward_validation.json",
-        policy="results/{run}/iter_{i}/policy.pth",
-        train_log="results/{run}/iter_{i}/train_log.csv",
-        tb="results/{run}/iter_{i}/tb",
-        rollout="results/{run}/iter_{i}/rollout.mp4",
-        trajectory="results/{run}/iter_{i}/trajectory.npz",
-        critique="results/{run}/iter_{i}/critique.json",
-        markdown="results/{run}/iter_{i}/critique.md",
-        critic_dir="results/{run}/iter_{i}/critic",
+        reward=IterationPaths.pattern("reward"),
+        validation=IterationPaths.pattern("validation"),
+        policy=IterationPaths.pattern("policy"),
+        train_log=IterationPaths.pattern("train_log"),
+        tb=IterationPaths.pattern("tb"),
+        rollout=IterationPaths.pattern("rollout"),
+        trajectory=IterationPaths.pattern("trajectory"),
+        critique=IterationPaths.pattern("critique"),
+        markdown=IterationPaths.pattern("critique_md"),
+        critic_dir=IterationPaths.pattern("critic_dir"),
         init=warm_start_policy,
     output:
-        "results/{run}/iter_{i}/provenance.json",
+        IterationPaths.pattern("provenance"),
     log:
-        "results/{run}/logs/iter_{i}/provenance.log",
+        IterationPaths.log_pattern("provenance"),
     conda:
         "../envs/vidreward.yaml"
     params:
-        settings=lambda wildcards: json.dumps(
-            vars(run_settings(wildcards)), sort_keys=True
-        ),
-        clip=lambda wildcards: json.dumps(
-            config["clips"][clip_of_run(wildcards)], sort_keys=True
-        ),
-        benchmarks="results/{run}/benchmarks/iter_{i}",
+        settings=run_settings,
+        clip=clip_config_of_run,
+        iteration=iteration_index,
+        benchmarks=IterationPaths.benchmark_pattern(),
     script:
         "../scripts/provenance.py"

@@ -5,18 +5,18 @@
 
 rule iteration_page:
     input:
-        reward="results/{run}/iter_{i}/reward.py",
-        rollout="results/{run}/iter_{i}/rollout.mp4",
-        critique="results/{run}/iter_{i}/critique.json",
-        markdown="results/{run}/iter_{i}/critique.md",
-        train_log="results/{run}/iter_{i}/train_log.csv",
-        critic_dir="results/{run}/iter_{i}/critic",
+        reward=IterationPaths.pattern("reward"),
+        rollout=IterationPaths.pattern("rollout"),
+        critique=IterationPaths.pattern("critique"),
+        markdown=IterationPaths.pattern("critique_md"),
+        train_log=IterationPaths.pattern("train_log"),
+        critic_dir=IterationPaths.pattern("critic_dir"),
         clip=run_clip_video,
         previous_reward=previous_reward_if_any,
         code=report_code,
     output:
         report(
-            directory("results/{run}/report/iter_{i}"),
+            directory(RunPaths.pattern("report_iteration")),
             htmlindex="index.html",
             category="{run}",
             subcategory="Iterations",
@@ -24,11 +24,11 @@ rule iteration_page:
             labels={"run": "{run}", "iteration": "{i}"},
         ),
     log:
-        "results/{run}/logs/iter_{i}/iteration_page.log",
+        IterationPaths.log_pattern("iteration_page"),
     conda:
         "../envs/vidreward.yaml"
     params:
-        iter_dir=lambda wildcards, input: os.path.dirname(input.reward),
+        iter_dir=iteration_dir_of_input,
         prev_iter_dir=previous_iter_dir_if_any,
         title="{run}: iteration {i}",
     script:
@@ -37,12 +37,12 @@ rule iteration_page:
 
 rule run_page:
     input:
-        summary="results/{run}/summary.csv",
+        summary=RunPaths.pattern("summary_csv"),
         clip=run_clip_video,
         code=report_code,
     output:
         page=report(
-            directory("results/{run}/report/overview"),
+            directory(RunPaths.pattern("report_overview")),
             htmlindex="index.html",
             category="{run}",
             subcategory="Overview",
@@ -50,18 +50,18 @@ rule run_page:
             labels={"run": "{run}", "page": "all iterations"},
         ),
         plot=report(
-            "results/{run}/report/summary.png",
+            RunPaths.pattern("report_plot"),
             category="{run}",
             subcategory="Overview",
             caption="../report/summary_plot.rst",
             labels={"run": "{run}", "page": "gap per iteration"},
         ),
     log:
-        "results/{run}/logs/run_page.log",
+        RunPaths.pattern("run_page_log"),
     conda:
         "../envs/vidreward.yaml"
     params:
-        run_dir=lambda wildcards, input: os.path.dirname(input.summary),
+        run_dir=run_dir_of_input,
         title="{run}: all iterations",
     script:
         "../scripts/run_page.py"

@@ -6,17 +6,14 @@ rule summary:
         all_iterations,
     output:
         table=report(
-            "results/{run}/summary.csv",
+            RunPaths.pattern("summary_csv"),
             category="Summary",
             caption="../report/summary.rst",
         ),
-        metrics="results/{run}/summary.json",
+        metrics=RunPaths.pattern("summary_json"),
     log:
-        "results/{run}/logs/summary.log",
+        RunPaths.pattern("summary_log"),
     conda:
         "../envs/vidreward.yaml"
-    params:
-        run_dir="results/{run}",
-        iterations=lambda wildcards: config["runs"][wildcards.run]["iterations"],
     script:
         "../scripts/summary.py"

@@ -5,10 +5,7 @@ from vidreward.stages import critique_stage
 
 with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
     critique_stage(
-        robot=snakemake.params.robot,
-        task=snakemake.params.task,
-        critic_json=snakemake.params.critic,
-        lm_cache_dir=snakemake.params.lm_cache_dir,
+        settings=snakemake.params.settings,
         feedback_path=snakemake.params.feedback_path,
         expert_clip=snakemake.input.clip,
         rollout_video=snakemake.input.rollout,

@@ -5,7 +5,7 @@ from vidreward.stages import fetch_stage
 
 with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
     fetch_stage(
-        clip_json=snakemake.params.clip,
+        clip=snakemake.params.clip,
         video_out=snakemake.output.video,
         info_out=snakemake.output.info,
         cache_dir=snakemake.params.cache_dir,

@@ -5,10 +5,8 @@ from vidreward.stages import initial_reward_stage
 
 with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
     initial_reward_stage(
-        robot=snakemake.params.robot,
-        task=snakemake.params.task,
+        settings=snakemake.params.settings,
         expert_clip=snakemake.input.clip,
-        rewriter_json=snakemake.params.rewriter,
         lm_cache_dir=snakemake.params.lm_cache_dir,
         lm_dir=snakemake.params.lm_dir,
         reward_out=snakemake.output.reward,

@@ -7,7 +7,8 @@ with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
     write_provenance(
         out_path=snakemake.output[0],
         inputs=dict(snakemake.input.items()),
-        settings_json=snakemake.params.settings,
-        clip_json=snakemake.params.clip,
+        settings=snakemake.params.settings,
+        clip=snakemake.params.clip,
+        iteration=snakemake.params.iteration,
         benchmarks_dir=snakemake.params.benchmarks,
     )

@@ -5,9 +5,7 @@ from vidreward.stages import render_stage
 
 with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
     render_stage(
-        robot=snakemake.params.robot,
-        rollout_json=snakemake.params.rollout,
-        seed=snakemake.params.seed,
+        settings=snakemake.params.settings,
         policy_path=snakemake.input.policy,
         reward_path=snakemake.input.reward,
         video_out=snakemake.output.video,

@@ -5,15 +5,12 @@ from vidreward.stages import rewrite_reward_stage
 
 with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
     rewrite_reward_stage(
-        robot=snakemake.params.robot,
-        task=snakemake.params.task,
-        rewriter_json=snakemake.params.rewriter,
+        settings=snakemake.params.settings,
         previous_reward=snakemake.input.reward,
         critique_path=snakemake.input.critique,
         train_log=snakemake.input.train_log,
         expert_clip=snakemake.input.clip,
         rollout_video=snakemake.input.rollout,
-        lm_cache_dir=snakemake.params.lm_cache_dir,
         lm_dir=snakemake.params.lm_dir,
         reward_out=snakemake.output.reward,
         validation_out=snakemake.output.validation,

@@ -5,8 +5,7 @@ from vidreward.summary import write_summary
 
 with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
     write_summary(
-        run_dir=snakemake.params.run_dir,
-        iterations=snakemake.params.iterations,
+        provenance_files=list(snakemake.input),
         table_out=snakemake.output.table,
         metrics_out=snakemake.output.metrics,
     )

@@ -5,11 +5,12 @@ from vidreward.stages import train_stage
 
 with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
     train_stage(
-        robot=snakemake.params.robot,
-        train_json=snakemake.params.train,
-        seed=snakemake.params.seed,
+        settings=snakemake.params.settings,
+        iteration=snakemake.params.iteration,
         reward_path=snakemake.input.reward,
         init_checkpoint=snakemake.input.init or None,
         policy_out=snakemake.output.policy,
+        train_log_out=snakemake.output.train_log,
+        tb_out=snakemake.output.tb,
         threads=snakemake.threads,
     )

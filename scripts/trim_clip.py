@@ -5,7 +5,7 @@ from vidreward.stages import trim_stage
 
 with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
     trim_stage(
-        clip_json=snakemake.params.clip,
+        clip=snakemake.params.clip,
         video_in=snakemake.input.video,
         info_in=snakemake.input.info,
         video_out=snakemake.output.video,

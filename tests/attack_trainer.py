@@ -17,10 +17,14 @@ import sys
 from pathlib import Path
 
 from vidreward.reward.loader import reward_digest
+from vidreward.config import RunSettings
 from vidreward.stages import train_stage
+from vidreward.train.config import TrainConfig
 
 TINY_TRAIN = {"total_env_steps": 256, "num_envs": 16, "horizon": 16, "minibatch_size": 128,
               "mini_epochs": 1, "max_episode_steps": 50, "units": [16]}
+SETTINGS = RunSettings(name="attack", clip="c", robot="ant", task="t", iterations=1, seed=0,
+                       train=TrainConfig.from_dict(TINY_TRAIN))
 
 
 def main(cases_path: str) -> int:
@@ -35,9 +39,10 @@ def main(cases_path: str) -> int:
             (out_dir / "reward_validation.json").write_text(
                 json.dumps({"sha256": reward_digest(case["code"]), "origin": str(reward)}))
         try:
-            train_stage(robot="ant", train_json=json.dumps(TINY_TRAIN), seed=0,
-                        reward_path=str(reward), init_checkpoint=None,
-                        policy_out=str(out_dir / "policy.pth"), threads=1)
+            train_stage(SETTINGS, iteration=0, reward_path=str(reward), init_checkpoint=None,
+                        policy_out=str(out_dir / "policy.pth"),
+                        train_log_out=str(out_dir / "train_log.csv"), tb_out=str(out_dir / "tb"),
+                        threads=1)
             results[case["name"]] = {"outcome": "trained"}
         except Exception as exc:  # noqa: BLE001 - reported to the test
             results[case["name"]] = {"outcome": "rejected", "type": type(exc).__name__,

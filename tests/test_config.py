@@ -5,7 +5,7 @@ import copy
 import pytest
 import yaml
 
-from vidreward.config import apply_params, load_config, validate_config, RunSettings
+from vidreward.config import CriticConfig, RunSettings, apply_params, load_config, validate_config
 from vidreward.errors import ConfigError
 
 from workflow_helpers import REPO
@@ -24,7 +24,7 @@ def test_default_and_quick_configs_validate_with_defaults_filled():
     assert quick["runs"]["ant_quick"]["rollout"]["render_size"] == 128
     assert quick["runs"]["ant_quick"]["warm_start"] is True  # default filled
     settings = RunSettings.from_config(config, "ant_cmu_jumps")
-    assert settings.critic == {"backend": "analytic"}
+    assert settings.critic == CriticConfig(backend="analytic", evidence="measured", lm=None)
 
 
 @pytest.mark.parametrize(

@@ -304,7 +304,9 @@ def test_summary_written_by_vidreward_summary_plots(fake_run):
     for i in range(2):
         (run_dir / f"iter_{i}" / "provenance.json").write_text(
             json.dumps({"wall_time_s": {"train": 3.0, "render": 1.0}, "outputs": {}}))
-    write_summary(run_dir, 2, run_dir / "summary.csv", run_dir / "summary.json")
+    records = [run_dir / f"iter_{i}" / "provenance.json" for i in (1, 0)]  # any order
+    table = write_summary(records, run_dir / "summary.csv", run_dir / "summary.json")
+    assert list(table["iteration"]) == [0, 1]
     _assert_png(plot_summary(run_dir / "summary.csv", root / "summary.png"))
 
 

@@ -23,6 +23,7 @@ from vidreward.train import (  # noqa: E402
     rollout_policy,
     train_policy,
 )
+from vidreward.sim.robots import ROBOTS  # noqa: E402
 from vidreward.train.vecenv import SimVecEnv  # noqa: E402
 
 CONTRACT_KEYS = {"dt", "robot", "t", "root_pos", "root_quat", "root_linvel", "root_angvel",
@@ -315,7 +316,7 @@ def test_rollout_rejects_missing_policy_and_robot_mismatch(ant_run, reward_file,
         rollout_policy(result.policy_path, reward_file, "anymal", tmp_path, steps=5, seed=0)
 
 
-@pytest.mark.parametrize("robot", ["ant", "humanoid", "anymal"])
+@pytest.mark.parametrize("robot", list(ROBOTS))
 def test_each_robot_trains_and_rolls_out(robot, reward_file, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # rl-games must not write ./runs or ./nn in the cwd
     cfg = tiny_cfg(num_envs=8, horizon=16, minibatch_size=64, total_env_steps=256,
@@ -354,3 +355,73 @@ def test_rollout_and_update_use_their_own_thread_counts():
         assert agent.seen == [("rollout", 1), ("rollout", 1)]
     finally:
         torch.set_num_threads(before)
+
+
+# ----------------------------------------------------------------------------- declared paths
+def test_train_and_rollout_write_exactly_the_paths_given(reward_file, ant_run, tmp_path):
+    """Training and rollout write the outputs a rule declares, wherever those are."""
+    out = train_policy(reward_file, "ant", tiny_cfg(total_env_steps=256), policy_out=tmp_path / "a" / "p.pth",
+                       train_log_out=tmp_path / "b" / "log.csv", tb_out=tmp_path / "c" / "events",
+                       threads=1)
+    assert out.policy_path == tmp_path / "a" / "p.pth" and out.policy_path.is_file()
+    assert (tmp_path / "b" / "log.csv").is_file() and (tmp_path / "c" / "events").is_dir()
+    assert not (tmp_path / "a" / "train_log.csv").exists() and not (tmp_path / "a" / "tb").exists()
+    video, traj = tmp_path / "v" / "film.mp4", tmp_path / "t" / "traj.npz"
+    stats = rollout_policy(ant_run[0].policy_path, reward_file, "ant", steps=6, seed=0, render_size=32,
+                           video_out=video, trajectory_out=traj)
+    assert stats["video"] == str(video) and stats["trajectory"] == str(traj)
+    assert video.is_file() and traj.is_file() and not (video.parent / "trajectory.npz").exists()
+
+
+# ----------------------------------------------------------------------------- critic.evidence
+FEEDBACK = """## Problems
+1. The robot shuffles instead of jumping.
+
+## Rewrite component
+None
+
+## Remove component
+None
+
+## New component
+- jump_height: reward leaving the ground
+"""
+
+
+@pytest.mark.parametrize("evidence", ["none", "measured"])
+def test_critic_evidence_option_decides_what_reaches_the_rewriter(evidence, ant_run, reward_file, tmp_path):
+    """With ``critic.evidence: none`` a human (or model) critique, and so the rewriter's prompt,
+    holds no measured number; with ``measured`` it holds the analytic measurement; provenance
+    records the choice."""
+    from vidreward.config import ClipConfig, CriticConfig, RunSettings
+    from vidreward.provenance import write_provenance
+    from vidreward.rewriter.openai_rewriter import critique_text
+    from vidreward.stages import critique_stage
+
+    result, _ = ant_run
+    video, traj = tmp_path / "rollout.mp4", tmp_path / "trajectory.npz"
+    rollout_policy(result.policy_path, reward_file, "ant", steps=30, seed=0, render_size=64,
+                   video_out=video, trajectory_out=traj)
+    feedback = tmp_path / "feedback.md"
+    feedback.write_text(FEEDBACK)
+    settings = RunSettings(name="r", clip="c", robot="ant", task="Jump forward.", iterations=1,
+                           train=tiny_cfg(), critic=CriticConfig(backend="human", evidence=evidence))
+    expert = Path(__file__).resolve().parents[1] / "data" / "shipped" / "cmu_01_01_forward_jumps.mp4"
+    critique = critique_stage(settings, str(feedback), str(expert), str(video), str(traj),
+                              str(reward_file), str(result.train_log), str(tmp_path / "critique.json"),
+                              str(tmp_path / "critique.md"), str(tmp_path / "critic"))
+    prompt = critique_text(critique)
+    markdown = (tmp_path / "critique.md").read_text()
+    assert "shuffles" in prompt
+    if evidence == "none":
+        assert critique.gap is None and not critique.descriptors and not critique.crosscheck
+        for text in (prompt, markdown):
+            assert "Measured gap" not in text and "Motion descriptors" not in text
+            assert "Cross-check" not in text and not any(ch.isdigit() for ch in text.replace("1.", ""))
+    else:
+        assert critique.gap is not None and critique.descriptors["expert"]
+        assert f"{critique.gap:.3f}" in prompt and "Motion descriptors" in markdown
+    clip = ClipConfig(name="c", source={"shipped": expert.name}, start=0.0, end=1.0)
+    record = write_provenance(tmp_path / "provenance.json", {}, settings, clip, 0, tmp_path)
+    assert record["critic_evidence"] == evidence
+    assert record["settings"]["critic"]["evidence"] == evidence

@@ -77,7 +77,9 @@ def test_hash_paths_are_relative_to_repo_root(run):
 
 def test_provenance_written_by_workflow_module_verifies(run, monkeypatch):
     """vidreward.provenance.write_provenance (the workflow's writer) produces what verify reads."""
+    from vidreward.config import ClipConfig, RunSettings
     from vidreward.provenance import write_provenance
+    from vidreward.train.config import TrainConfig
 
     root, run_dir = run
     monkeypatch.chdir(root)
@@ -87,7 +89,10 @@ def test_provenance_written_by_workflow_module_verifies(run, monkeypatch):
         it / "provenance.json",
         inputs={"clip": "data/clips/expert.mp4", "reward": str(it / "reward.py"),
                 "rollout": str(it / "rollout.mp4"), "storyboard": str(it / "storyboard")},
-        settings_json=json.dumps({"seed": 3}), clip_json="{}", benchmarks_dir=it / "benchmarks")
+        settings=RunSettings(name="demo", clip="expert", robot="ant", task="t", iterations=1, seed=3,
+                             train=TrainConfig()),
+        clip=ClipConfig(name="expert", source={"shipped": "expert.mp4"}, start=0.0, end=1.0),
+        iteration=0, benchmarks_dir=it / "benchmarks")
     record = json.loads((it / "provenance.json").read_text())
     assert record["seeds"] == {"run": 3, "train": 3, "rollout": 3}
     result = verify_run(Path("results/demo"), root, None)

@@ -20,11 +20,48 @@ SCHEMA_RESOURCE = "config.schema.json"
 
 
 def load_schema() -> dict[str, Any]:
-    """The config schema; its ``train`` section is derived from ``TrainConfig``'s fields."""
+    """The config schema. Generated parts: the ``train`` section from ``TrainConfig``'s fields,
+    the ``lm`` section from ``LMConfig``'s fields (the schema file adds ranges and descriptions
+    per field, and may name no field ``LMConfig`` lacks), the ``rollout`` section from
+    ``RolloutConfig``, the robot enum from the robot registry and the backend and evidence enums
+    from ``vidreward.backends``."""
+    from vidreward.backends import CRITIC_BACKENDS, REWRITER_BACKENDS
+    from vidreward.lm.config import CACHE_MODES, LMConfig
+    from vidreward.sim.robots import ROBOTS
+
     text = resources.files("vidreward.schemas").joinpath(SCHEMA_RESOURCE).read_text()
     schema = json.loads(text)
-    schema["$defs"]["train"]["properties"] = _train_properties()
+    defs = schema["$defs"]
+    defs["train"]["properties"] = _train_properties()
+    defs["lm"]["properties"] = _merge_properties(LMConfig, defs["lm"]["properties"], "lm")
+    defs["lm"]["properties"]["cache_mode"]["enum"] = list(CACHE_MODES)
+    defs["rollout"]["properties"] = _merge_properties(
+        RolloutConfig, defs["rollout"]["properties"], "rollout", defaults=True
+    )
+    run = defs["run"]["properties"]
+    run["robot"]["enum"] = list(ROBOTS)
+    run["critic"]["allOf"][1]["properties"]["backend"]["enum"] = list(CRITIC_BACKENDS)
+    run["critic"]["allOf"][1]["properties"]["evidence"]["enum"] = list(EVIDENCE_MODES)
+    run["rewriter"]["allOf"][1]["properties"]["backend"]["enum"] = list(REWRITER_BACKENDS)
     return schema
+
+
+def _merge_properties(
+    cls: type, overlay: dict[str, Any], where: str, defaults: bool = False
+) -> dict[str, Any]:
+    """JSON-schema properties of dataclass ``cls``: each field's type, plus the schema file's
+    ``overlay`` for it (ranges, descriptions); an overlay key that is no field is an error."""
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    stray = sorted(set(overlay) - set(names) - {"backend", "evidence"})
+    if stray:
+        raise ConfigError(f"schema $defs.{where}: {stray} are not fields of {cls.__name__}")
+    props = {k: v for k, v in overlay.items() if k not in names}
+    for f in dataclasses.fields(cls):
+        props[f.name] = {**_json_type(hints[f.name]), **overlay.get(f.name, {})}
+        if defaults:
+            props[f.name].setdefault("default", f.default)
+    return props
 
 
 _JSON_TYPES = {int: "integer", float: "number", bool: "boolean", str: "string"}
@@ -122,7 +159,7 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
                 f"config runs.{name}.clip: no clip named {run['clip']!r}; "
                 f"defined clips: {', '.join(sorted(config['clips']))}"
             )
-        _check_train(name, run.get("train", {}))
+        RunSettings.from_config(config, name)  # typed sections: train, rollout, critic, rewriter
     for name in config.get("default_runs", []):
         if name not in config["runs"]:
             raise ConfigError(
@@ -130,15 +167,6 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
                 f"{', '.join(sorted(config['runs']))}"
             )
     return config
-
-
-def _check_train(run: str, train: dict[str, Any]) -> None:
-    from vidreward.train.config import TrainConfig
-
-    try:
-        TrainConfig.from_dict(train)
-    except ConfigError as exc:
-        raise ConfigError(f"config runs.{run}.train: {exc}") from exc
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -152,9 +180,87 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> di
     return validate_config(config)
 
 
-@dataclass
+EVIDENCE_MODES = ("measured", "none")
+"""``critic.evidence``: whether a model or human critique carries the analytic critic's measurement
+(gap, motion descriptors, video/trajectory cross-check), which then reaches the rewriter's prompt."""
+
+
+def train_seed(run_seed: int, iteration: int) -> int:
+    """Training of iteration ``i`` is seeded with the run seed plus ``i``."""
+    return run_seed + int(iteration)
+
+
+def rollout_seed(run_seed: int) -> int:
+    """Every iteration's rollout uses the run seed itself."""
+    return run_seed
+
+
+@dataclass(frozen=True)
+class RolloutConfig:
+    """How each iteration's policy is replayed and filmed."""
+
+    seconds: float = 8.0
+    render_size: int = 480
+
+
+@dataclass(frozen=True)
+class CriticConfig:
+    """The upper level: which critic, whether its critique carries measured evidence, and (model
+    backends) its language-model settings."""
+
+    backend: str = "analytic"
+    evidence: str = "measured"
+    lm: Any = None  # LMConfig for model backends, else None
+
+
+@dataclass(frozen=True)
+class RewriterConfig:
+    """The lower level: which rewriter and (model backends) its language-model settings."""
+
+    backend: str = "analytic"
+    lm: Any = None  # LMConfig for model backends, else None
+
+
+def _lm_settings(section: dict[str, Any], backend: str, lm_backends, cache_dir: str, where: str):
+    from vidreward.lm.config import LMConfig
+
+    if backend not in lm_backends:
+        return None
+    settings = {k: v for k, v in section.items() if k not in ("backend", "evidence")}
+    settings.setdefault("cache_dir", cache_dir)
+    return LMConfig.from_dict(settings, source=f"config {where}")
+
+
+def critic_config(section: dict[str, Any], cache_dir: str, where: str = "critic") -> CriticConfig:
+    from vidreward.backends import CRITIC_BACKENDS, LM_BACKENDS
+
+    backend = section.get("backend", "analytic")
+    if backend not in CRITIC_BACKENDS:
+        raise ConfigError(f"config {where}.backend: unknown backend {backend!r}")
+    evidence = section.get("evidence", "measured")
+    if evidence not in EVIDENCE_MODES:
+        raise ConfigError(f"config {where}.evidence: must be one of {list(EVIDENCE_MODES)}")
+    if backend == "analytic" and evidence != "measured":
+        raise ConfigError(
+            f"config {where}.evidence: {evidence!r} needs a model or human critic; the analytic "
+            "critic's critique is the measurement"
+        )
+    lm = _lm_settings(section, backend, LM_BACKENDS, cache_dir, where)
+    return CriticConfig(backend=backend, evidence=evidence, lm=lm)
+
+
+def rewriter_config(section: dict[str, Any], cache_dir: str, where: str = "rewriter") -> RewriterConfig:
+    from vidreward.backends import LM_BACKENDS, REWRITER_BACKENDS
+
+    backend = section.get("backend", "analytic")
+    if backend not in REWRITER_BACKENDS:
+        raise ConfigError(f"config {where}.backend: unknown backend {backend!r}")
+    return RewriterConfig(backend=backend, lm=_lm_settings(section, backend, LM_BACKENDS, cache_dir, where))
+
+
+@dataclass(frozen=True)
 class RunSettings:
-    """The resolved settings of one run (what the scripts receive)."""
+    """The resolved, typed settings of one run (what the stages receive)."""
 
     name: str
     clip: str
@@ -163,16 +269,74 @@ class RunSettings:
     iterations: int
     seed: int = 0
     warm_start: bool = True
-    train: dict[str, Any] = field(default_factory=dict)
-    rollout: dict[str, Any] = field(default_factory=dict)
-    critic: dict[str, Any] = field(default_factory=lambda: {"backend": "analytic"})
-    rewriter: dict[str, Any] = field(default_factory=lambda: {"backend": "analytic"})
+    train: Any = None  # TrainConfig (its seed is the run's; see train_config)
+    rollout: RolloutConfig = field(default_factory=RolloutConfig)
+    critic: CriticConfig = field(default_factory=CriticConfig)
+    rewriter: RewriterConfig = field(default_factory=RewriterConfig)
 
     @classmethod
     def from_config(cls, config: dict[str, Any], run: str) -> "RunSettings":
+        from vidreward.train.config import TrainConfig
+
         if run not in config["runs"]:
             raise ConfigError(f"config runs: no run named {run!r}")
-        return cls(name=run, **copy.deepcopy(config["runs"][run]))
+        raw = copy.deepcopy(config["runs"][run])
+        cache_dir = config.get("lm_cache_dir", "data/lm_cache")
+        where = f"runs.{run}"
+        return cls(
+            name=run,
+            clip=raw["clip"],
+            robot=raw["robot"],
+            task=raw["task"],
+            iterations=raw["iterations"],
+            seed=raw.get("seed", 0),
+            warm_start=raw.get("warm_start", True),
+            train=TrainConfig.from_dict(raw.get("train", {}), where=f"config {where}.train"),
+            rollout=RolloutConfig(**raw.get("rollout", {})),
+            critic=critic_config(raw.get("critic", {}), cache_dir, f"{where}.critic"),
+            rewriter=rewriter_config(raw.get("rewriter", {}), cache_dir, f"{where}.rewriter"),
+        )
+
+    def train_config(self, iteration: int):
+        """The TrainConfig of iteration ``iteration``: the run's, seeded by :func:`train_seed`."""
+        return dataclasses.replace(self.train, seed=train_seed(self.seed, iteration))
+
+    def seeds(self, iteration: int) -> dict[str, int]:
+        """The seeds iteration ``iteration`` uses (recorded in its provenance)."""
+        return {
+            "run": self.seed,
+            "train": train_seed(self.seed, iteration),
+            "rollout": rollout_seed(self.seed),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (for provenance records)."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ClipConfig:
+    """One expert clip's entry of ``clips`` (schema defaults filled)."""
+
+    name: str
+    source: dict[str, str]
+    start: float
+    end: float
+    fps: float = 20
+    height: int = 240
+    licence: str = "unknown"
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], clip: str) -> "ClipConfig":
+        if clip not in config["clips"]:
+            raise ConfigError(f"config clips: no clip named {clip!r}")
+        return cls(name=clip, **copy.deepcopy(config["clips"][clip]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config entry (for provenance records and fetch sidecars)."""
+        record = dataclasses.asdict(self)
+        record.pop("name")
+        return record
 
 
 def runs_to_build(config: dict[str, Any]) -> list[str]:

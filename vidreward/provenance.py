@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from vidreward.config import ClipConfig, RunSettings
 from vidreward.fsutil import hash_path
 
 PACKAGES = (
@@ -66,33 +67,30 @@ def _flatten(inputs: dict[str, Any]) -> dict[str, list[str]]:
     return flat
 
 
-def _seeds(run_seed: int, iteration_dir_name: str) -> dict[str, int]:
-    """Seeds the iteration used: training is seeded with run seed + i, the rollout with the run seed."""
-    iteration = int(iteration_dir_name.removeprefix("iter_"))
-    return {"run": run_seed, "train": run_seed + iteration, "rollout": run_seed}
-
-
 def write_provenance(
     out_path: str | Path,
     inputs: dict[str, Any],
-    settings_json: str,
-    clip_json: str,
+    settings: RunSettings,
+    clip: ClipConfig,
+    iteration: int,
     benchmarks_dir: str | Path,
 ) -> dict[str, Any]:
-    """Write ``provenance.json``: sha256 of inputs and outputs (paths relative to the repo root)."""
+    """Write ``provenance.json``: sha256 of inputs and outputs (paths relative to the repo root),
+    the run's resolved settings, the seeds (``RunSettings.seeds``) and whether the critique carries
+    measured evidence (``critic.evidence``)."""
     hashed: dict[str, dict[str, str]] = {"inputs": {}, "outputs": {}}
     for name, paths in _flatten(inputs).items():
         group = "inputs" if name in EXTERNAL_INPUTS else "outputs"
         for path in paths:
             hashed[group][path] = hash_path(path)
-    settings = json.loads(settings_json)
     record = {
         "iteration_dir": str(Path(out_path).parent),
         "inputs": hashed["inputs"],
         "outputs": hashed["outputs"],
-        "settings": settings,
-        "clip": json.loads(clip_json),
-        "seeds": _seeds(settings.get("seed", 0), Path(out_path).parent.name),
+        "settings": settings.to_dict(),
+        "critic_evidence": settings.critic.evidence,
+        "clip": clip.to_dict(),
+        "seeds": settings.seeds(iteration),
         "packages": package_versions(),
         "platform": {"system": platform.platform(), "python": sys.version.split()[0]},
         "git": git_state(),

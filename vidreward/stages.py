@@ -1,5 +1,8 @@
 """One function per workflow stage. Each Snakemake script calls exactly one of these; each of
-these wires the concern modules together and writes the stage's outputs."""
+these wires the concern modules together and writes exactly the outputs its rule declares.
+
+Stages take typed settings (:class:`vidreward.config.RunSettings`, :class:`ClipConfig`) and the
+paths the rule declares, which come from :mod:`vidreward.layout`."""
 
 from __future__ import annotations
 
@@ -8,48 +11,49 @@ import logging
 from pathlib import Path
 
 from vidreward.backends import make_critic, make_rewriter
+from vidreward.config import ClipConfig, RunSettings
 from vidreward.critic.base import Critique, CritiqueInput
+from vidreward.layout import SHIPPED_DIR
 from vidreward.reflection import training_statistics
 from vidreward.reward.confine import confine_process
 from vidreward.reward.env_context import environment_context
+from vidreward.reward.loader import reward_digest
 from vidreward.reward.validate import validate_reward_code
 from vidreward.rewriter.base import RewriteVideos, TaskSpec
 
 log = logging.getLogger("vidreward.stages")
 
 
-def fetch_stage(clip_json: str, video_out: str, info_out: str, cache_dir: str) -> dict:
+def fetch_stage(clip: ClipConfig, video_out: str, info_out: str, cache_dir: str) -> dict:
     from vidreward.video.fetch import fetch_clip
 
-    clip = json.loads(clip_json)
-    source = dict(clip["source"])
+    source = dict(clip.source)
     if "url" in source:
-        source.update(start=clip["start"], end=clip["end"])
+        source.update(start=clip.start, end=clip.end)
     # Shipped clips are read from the workflow's own checkout (the working directory).
-    info = fetch_clip(source, Path(video_out), Path(cache_dir), shipped_dir=Path("data/shipped"))
+    info = fetch_clip(source, Path(video_out), Path(cache_dir), shipped_dir=Path(SHIPPED_DIR))
     Path(info_out).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     log.info("fetched %s -> %s", source, video_out)
     return info
 
 
 def trim_stage(
-    clip_json: str, video_in: str, info_in: str, video_out: str, sidecar_out: str
+    clip: ClipConfig, video_in: str, info_in: str, video_out: str, sidecar_out: str
 ) -> dict:
     from vidreward.video.trim import trim_clip
 
-    clip = json.loads(clip_json)
     info = json.loads(Path(info_in).read_text())
     # A URL is fetched for [start, end] only, so the downloaded video starts at `start`.
     offset = float(info["source"]["start"]) if info.get("kind") == "url" else 0.0
-    if clip.get("licence", "unknown") != "unknown":
-        info["licence"] = clip["licence"]
+    if clip.licence != "unknown":
+        info["licence"] = clip.licence
     sidecar = trim_clip(
         video_in,
         video_out,
-        start=clip["start"] - offset,
-        end=clip["end"] - offset,
-        fps=clip["fps"],
-        size=clip["height"],
+        start=clip.start - offset,
+        end=clip.end - offset,
+        fps=clip.fps,
+        size=clip.height,
         source_info=info,
     )
     if Path(sidecar_out) != Path(video_out).with_suffix(".json"):
@@ -57,49 +61,46 @@ def trim_stage(
     return sidecar
 
 
-def _accept_reward(code: str, robot: str, reward_out: str, validation_out: str) -> None:
-    """Validate generated reward code; only valid code is written."""
-    report = validate_reward_code(code, robot, origin=reward_out)
+def _accept_reward(
+    code: str, robot: str, reward_out: str, validation_out: str, report=None
+) -> None:
+    """Write reward code that passed validation. Code a model rewriter already validated (its
+    ``last_report`` is of this very code) is not sandboxed a second time."""
+    if report is None or report.sha256 != reward_digest(code):
+        report = validate_reward_code(code, robot, origin=reward_out)
     Path(reward_out).write_text(code)
     Path(validation_out).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     log.info("accepted %s with components %s", reward_out, report.components)
 
 
 def initial_reward_stage(
-    robot: str,
-    task: str,
+    settings: RunSettings,
     expert_clip: str,
-    rewriter_json: str,
     lm_cache_dir: str,
     lm_dir: str,
     reward_out: str,
     validation_out: str,
 ) -> None:
     Path(lm_cache_dir).mkdir(parents=True, exist_ok=True)  # DVC tracks it even when unused
-    rewriter = make_rewriter(
-        json.loads(rewriter_json), robot, lm_cache_dir, Path(lm_dir), task, Path(expert_clip)
-    )
-    code = rewriter.initial(TaskSpec(robot=robot, description=task), environment_context(robot))
-    _accept_reward(code, robot, reward_out, validation_out)
+    robot = settings.robot
+    rewriter = make_rewriter(settings.rewriter, robot, Path(lm_dir), expert_clip=Path(expert_clip))
+    code = rewriter.initial(TaskSpec(robot=robot, description=settings.task), environment_context(robot))
+    _accept_reward(code, robot, reward_out, validation_out, getattr(rewriter, "last_report", None))
 
 
 def rewrite_reward_stage(
-    robot: str,
-    task: str,
-    rewriter_json: str,
+    settings: RunSettings,
     previous_reward: str,
     critique_path: str,
     train_log: str,
     expert_clip: str,
     rollout_video: str,
-    lm_cache_dir: str,
     lm_dir: str,
     reward_out: str,
     validation_out: str,
 ) -> None:
-    rewriter = make_rewriter(
-        json.loads(rewriter_json), robot, lm_cache_dir, Path(lm_dir), task, Path(expert_clip)
-    )
+    robot = settings.robot
+    rewriter = make_rewriter(settings.rewriter, robot, Path(lm_dir), task=settings.task)
     code = rewriter.rewrite(
         Path(previous_reward).read_text(),
         Critique.load(critique_path),
@@ -107,51 +108,60 @@ def rewrite_reward_stage(
         training_statistics(train_log),
         videos=RewriteVideos(Path(expert_clip), Path(rollout_video), Path(lm_dir)),
     )
-    _accept_reward(code, robot, reward_out, validation_out)
+    _accept_reward(code, robot, reward_out, validation_out, getattr(rewriter, "last_report", None))
 
 
 def train_stage(
-    robot: str,
-    train_json: str,
-    seed: int,
+    settings: RunSettings,
+    iteration: int,
     reward_path: str,
     init_checkpoint: str | None,
     policy_out: str,
+    train_log_out: str,
+    tb_out: str,
     threads: int,
 ) -> None:
-    from vidreward.train.config import TrainConfig
     from vidreward.train.ppo import train_policy
 
-    cfg = TrainConfig.from_dict({**json.loads(train_json), "seed": seed})
-    confine_process(write_dirs=[Path(policy_out).parent])  # before any reward code is loaded
-    train_policy(reward_path, robot, cfg, Path(policy_out).parent, init_checkpoint=init_checkpoint)
+    cfg = settings.train_config(iteration)
+    out_dirs = {Path(p).parent for p in (policy_out, train_log_out, tb_out)}
+    confine_process(write_dirs=sorted(out_dirs))  # before any reward code is loaded
+    train_policy(
+        reward_path,
+        settings.robot,
+        cfg,
+        policy_out=policy_out,
+        train_log_out=train_log_out,
+        tb_out=tb_out,
+        init_checkpoint=init_checkpoint,
+        threads=threads,
+    )
 
 
 def render_stage(
-    robot: str,
-    rollout_json: str,
-    seed: int,
+    settings: RunSettings,
     policy_path: str,
     reward_path: str,
     video_out: str,
     trajectory_out: str,
     expert_evidence: str | None = None,
 ) -> dict:
+    from vidreward.config import rollout_seed
     from vidreward.sim import get_robot
     from vidreward.train.rollout import rollout_policy
 
     camera = rollout_camera(expert_evidence)
-    rollout = json.loads(rollout_json)
-    confine_process(write_dirs=[Path(video_out).parent, Path(trajectory_out).parent])
-    steps = max(1, round(rollout["seconds"] / get_robot(robot).dt))
+    confine_process(write_dirs=sorted({Path(video_out).parent, Path(trajectory_out).parent}))
+    steps = max(1, round(settings.rollout.seconds / get_robot(settings.robot).dt))
     return rollout_policy(
         policy_path,
         reward_path,
-        robot,
-        Path(video_out).parent,
+        settings.robot,
+        video_out=video_out,
+        trajectory_out=trajectory_out,
         steps=steps,
-        seed=seed,
-        render_size=rollout["render_size"],
+        seed=rollout_seed(settings.seed),
+        render_size=settings.rollout.render_size,
         camera=camera,
     )
 
@@ -170,7 +180,7 @@ def rollout_camera(expert_evidence: str | None) -> str:
 
 def clip_evidence_stage(video: str, evidence_out: str) -> None:
     """Motion evidence of the trimmed expert clip (what its camera does, among the rest)."""
-    from vidreward.fsutil import atomic_write_text
+    from vidreward.lm.cache import atomic_write_text
     from vidreward.perception.evidence import analyse_clip
 
     evidence = analyse_clip(video)
@@ -179,10 +189,7 @@ def clip_evidence_stage(video: str, evidence_out: str) -> None:
 
 
 def critique_stage(
-    robot: str,
-    task: str,
-    critic_json: str,
-    lm_cache_dir: str,
+    settings: RunSettings,
     feedback_path: str,
     expert_clip: str,
     rollout_video: str,
@@ -193,6 +200,9 @@ def critique_stage(
     markdown_out: str,
     critic_dir: str,
 ) -> Critique:
+    """The critique of one iteration. A model or human critic's critique carries no measurement;
+    with ``critic.evidence: measured`` the analytic critic's gap, descriptors and cross-check are
+    added to it (and so reach the rewriter), with ``none`` it stays as the critic wrote it."""
     from vidreward.critic.analytic import AnalyticCritic
 
     Path(critic_dir).mkdir(parents=True, exist_ok=True)
@@ -203,13 +213,12 @@ def critique_stage(
         reward_code=Path(reward_path).read_text(),
         train_log=Path(train_log),
         out_dir=Path(critic_dir),
-        robot=robot,
-        task=task,
+        robot=settings.robot,
+        task=settings.task,
     )
-    critic = make_critic(json.loads(critic_json), lm_cache_dir, Path(feedback_path))
+    critic = make_critic(settings.critic, Path(feedback_path))
     critique = critic.critique(inp)
-    if critique.gap is None:
-        # Model and human feedback carry no measurement: add the analytic one for the summary.
+    if critique.gap is None and settings.critic.evidence == "measured":
         measured = AnalyticCritic().critique(inp)
         critique.gap, critique.descriptors = measured.gap, measured.descriptors
         critique.crosscheck = measured.crosscheck

@@ -9,14 +9,15 @@ from typing import Any
 import pandas as pd
 
 from vidreward.critic.base import Critique
+from vidreward.layout import IterationPaths, iteration_index
 
 
 def iteration_row(iter_dir: Path, iteration: int) -> dict[str, Any]:
-    critique = Critique.load(iter_dir / "critique.json")
-    train_log = pd.read_csv(iter_dir / "train_log.csv")
+    critique = Critique.load(IterationPaths.in_dir(iter_dir, "critique"))
+    train_log = pd.read_csv(IterationPaths.in_dir(iter_dir, "train_log"))
     last = train_log.iloc[-1] if len(train_log) else {}
     components = [c.removeprefix("reward/") for c in train_log.columns if c.startswith("reward/")]
-    provenance = json.loads((iter_dir / "provenance.json").read_text())
+    provenance = json.loads(IterationPaths.in_dir(iter_dir, "provenance").read_text())
     row: dict[str, Any] = {
         "iteration": iteration,
         "gap": critique.gap,
@@ -38,10 +39,12 @@ def iteration_row(iter_dir: Path, iteration: int) -> dict[str, Any]:
 
 
 def write_summary(
-    run_dir: str | Path, iterations: int, table_out: str | Path, metrics_out: str | Path
+    provenance_files: list[str | Path], table_out: str | Path, metrics_out: str | Path
 ) -> pd.DataFrame:
-    run_dir = Path(run_dir)
-    rows = [iteration_row(run_dir / f"iter_{i}", i) for i in range(iterations)]
+    """A row per iteration, one for each iteration's ``provenance.json`` (the rule's inputs)."""
+    iter_dirs = sorted((Path(p).parent for p in provenance_files), key=iteration_index)
+    rows = [iteration_row(d, iteration_index(d)) for d in iter_dirs]
+    iterations = len(rows)
     table = pd.DataFrame(rows)
     table.to_csv(table_out, index=False)
     gaps = [r["gap"] for r in rows if r["gap"] is not None]

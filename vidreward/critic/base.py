@@ -145,7 +145,7 @@ class CritiqueInput:
     reward_code: str
     train_log: Path | None
     out_dir: Path
-    robot: str = "ant"
+    robot: str
     task: str = ""
 
 

@@ -22,6 +22,7 @@ from string import Template
 from typing import Any, Iterable
 
 from vidreward.errors import VidrewardError
+from vidreward.layout import STORYBOARD, IterationPaths, RunPaths, iteration_dirs
 from vidreward.report.media import (
     PAGE_BYTES_LIMIT,
     data_uri,
@@ -173,7 +174,7 @@ def _read_train_log(path: Path) -> list[dict[str, str]]:
 
 
 # The critique stage writes the frames its critic saw under critic/storyboard/.
-STORYBOARD_DIRS = ("critic/storyboard", "storyboard")
+STORYBOARD_DIRS = (STORYBOARD, "storyboard")  # and where older versions wrote them
 
 
 def _figures(frames: list[Path]) -> str:
@@ -204,13 +205,13 @@ def _storyboard(iter_dir: Path) -> str:
 def _critique_sections(iter_dir: Path) -> tuple[str, dict[str, Any]]:
     """(critique HTML, critique.json dict or {})."""
     data: dict[str, Any] = {}
-    cj = iter_dir / "critique.json"
+    cj = IterationPaths.in_dir(iter_dir, "critique")
     if cj.is_file():
         try:
             data = json.loads(cj.read_text())
         except json.JSONDecodeError as exc:
             raise ReportError(f"{cj}: not valid JSON: {exc}") from exc
-    cm = iter_dir / "critique.md"
+    cm = IterationPaths.in_dir(iter_dir, "critique_md")
     if cm.is_file():
         return render_markdown(cm.read_text()), data
     if data:
@@ -222,7 +223,7 @@ def _critique_sections(iter_dir: Path) -> tuple[str, dict[str, Any]]:
 
 def _training(iter_dir: Path) -> tuple[str, list[tuple[str, Any]]]:
     """(training section HTML, headline rows for the summary table)."""
-    log_path = iter_dir / "train_log.csv"
+    log_path = IterationPaths.in_dir(iter_dir, "train_log")
     if not log_path.is_file():
         return '<p class="muted">No train_log.csv in this iteration.</p>', []
     from vidreward.report.plots import PlotError, plot_training_curves
@@ -297,15 +298,15 @@ def build_iteration_page(iter_dir: Path, expert_clip: Path, out_dir: Path,
     ``train_log.csv``, ``storyboard/`` (optional). The diff is against ``prev_iter_dir/reward.py``.
     """
     iter_dir, expert_clip, out_dir = Path(iter_dir), Path(expert_clip), Path(out_dir)
-    rollout = iter_dir / "rollout.mp4"
-    reward_py = iter_dir / "reward.py"
+    rollout = IterationPaths.in_dir(iter_dir, "rollout")
+    reward_py = IterationPaths.in_dir(iter_dir, "reward")
     for required, what in ((rollout, "rollout video"), (reward_py, "reward code"),
                            (expert_clip, "expert clip")):
         if not required.is_file():
             raise ReportError(f"{required}: {what} not found; cannot build the review page")
     prev_code = None
     if prev_iter_dir is not None:
-        prev_py = Path(prev_iter_dir) / "reward.py"
+        prev_py = IterationPaths.in_dir(Path(prev_iter_dir), "reward")
         if not prev_py.is_file():
             raise ReportError(f"{prev_py}: previous iteration's reward code not found")
         prev_code = prev_py.read_text()
@@ -365,8 +366,7 @@ def build_iteration_page(iter_dir: Path, expert_clip: Path, out_dir: Path,
 
 
 def _iter_dirs(run_dir: Path) -> list[Path]:
-    dirs = [p for p in run_dir.glob("iter_*") if p.is_dir() and p.name[5:].isdigit()]
-    return sorted(dirs, key=lambda p: int(p.name[5:]))
+    return iteration_dirs(run_dir)
 
 
 def build_run_index(run_dir: Path, expert_clip: Path, out_dir: Path, title: str,
@@ -378,7 +378,7 @@ def build_run_index(run_dir: Path, expert_clip: Path, out_dir: Path, title: str,
     run_dir, expert_clip, out_dir = Path(run_dir), Path(expert_clip), Path(out_dir)
     if not expert_clip.is_file():
         raise ReportError(f"{expert_clip}: expert clip not found; cannot build the run page")
-    iters = [d for d in _iter_dirs(run_dir) if (d / "rollout.mp4").is_file()]
+    iters = [d for d in _iter_dirs(run_dir) if (IterationPaths.in_dir(d, "rollout")).is_file()]
     if not iters:
         raise ReportError(f"{run_dir}: no iter_<i>/rollout.mp4 found; cannot build the run page")
     _prepare_out_dir(out_dir)
@@ -393,18 +393,18 @@ def build_run_index(run_dir: Path, expert_clip: Path, out_dir: Path, title: str,
                 "</figcaption></figure>")
     for d in iters:
         fname = f"{d.name}.mp4"
-        _, meta, warn = _video_meta(d / "rollout.mp4", f"Rollout {d.name}")
+        _, meta, warn = _video_meta(IterationPaths.in_dir(d, "rollout"), f"Rollout {d.name}")
         gap = None
-        if (d / "critique.json").is_file():
-            gap = json.loads((d / "critique.json").read_text()).get("gap")
+        if (IterationPaths.in_dir(d, "critique")).is_file():
+            gap = json.loads((IterationPaths.in_dir(d, "critique")).read_text()).get("gap")
         gap_txt = f" — gap {_fmt(gap)}" if gap is not None else ""
-        figs.append(f'<figure><video src="{small_video_uri(d / "rollout.mp4")}" '
+        figs.append(f'<figure><video src="{small_video_uri(IterationPaths.in_dir(d, "rollout"))}" '
                     f'data-file="{_e(fname)}" autoplay loop muted playsinline controls '
                     f'preload="auto"></video><figcaption><span class="what">Robot rollout, '
                     f"{_e(d.name)}{_e(gap_txt)}</span><span class=\"meta\">{meta}</span>{warn}"
                     "</figcaption></figure>")
 
-    summary_csv = Path(summary_csv) if summary_csv else run_dir / "summary.csv"
+    summary_csv = Path(summary_csv) if summary_csv else run_dir / Path(RunPaths.pattern("summary_csv")).name
     plot_html = ""
     if summary_csv.is_file():
         from vidreward.report.plots import plot_summary
@@ -420,7 +420,7 @@ def build_run_index(run_dir: Path, expert_clip: Path, out_dir: Path, title: str,
     else:
         rows = []
         for d in iters:
-            c = json.loads((d / "critique.json").read_text()) if (d / "critique.json").is_file() else {}
+            c = json.loads((IterationPaths.in_dir(d, "critique")).read_text()) if (IterationPaths.in_dir(d, "critique")).is_file() else {}
             rows.append({"iteration": d.name[5:], "gap": c.get("gap"), "critic": c.get("backend")})
         cols = ["iteration", "gap", "critic"]
     head = "".join(f"<th>{_e(c)}</th>" for c in cols)

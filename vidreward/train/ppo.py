@@ -33,6 +33,7 @@ import torch
 
 from vidreward.errors import ConfigError
 from vidreward.fsutil import Staged
+from vidreward.layout import ITERATION_FILES
 from vidreward.reward.loader import load_checked_reward
 from vidreward.sim.batched import usable_cpus
 from vidreward.train.config import TrainConfig
@@ -42,10 +43,10 @@ with quiet_rl_games():
     from rl_games.common.algo_observer import AlgoObserver
     from rl_games.torch_runner import Runner
 
-POLICY_FILE = "policy.pth"
-TRAIN_LOG = "train_log.csv"
-TB_DIR = "tb"
-RL_GAMES_DIR = "rl_games"
+POLICY_FILE = ITERATION_FILES["policy"]
+TRAIN_LOG = ITERATION_FILES["train_log"]
+TB_DIR = ITERATION_FILES["tb"]
+RL_GAMES_DIR = ITERATION_FILES["rl_games"]
 BASE_COLUMNS = ("epoch", "env_steps", "wall_s", "mean_return", "mean_episode_length", "episodes",
                 "steps_per_s", "mean_step_reward")
 
@@ -322,9 +323,16 @@ def _split_threads(agent: Any, update_threads: int) -> None:
     agent.play_steps = play_steps_then_update_threads
 
 
-def train_policy(reward_path: str | Path, robot: str, cfg: TrainConfig, out_dir: str | Path,
-                 init_checkpoint: str | Path | None = None) -> TrainResult:
-    """Train ``robot`` with PPO on the reward code in ``reward_path``; artifacts go to ``out_dir``.
+def train_policy(reward_path: str | Path, robot: str, cfg: TrainConfig,
+                 out_dir: str | Path | None = None, init_checkpoint: str | Path | None = None, *,
+                 policy_out: str | Path | None = None, train_log_out: str | Path | None = None,
+                 tb_out: str | Path | None = None, threads: int | None = None) -> TrainResult:
+    """Train ``robot`` with PPO on the reward code in ``reward_path``; artifacts go to ``out_dir``
+    under the layout's names, or to ``policy_out`` / ``train_log_out`` / ``tb_out`` where given
+    (rl-games' scratch directory goes next to the policy).
+
+    ``threads`` caps the PPO update's torch threads when ``cfg.update_threads`` is 0 (default:
+    every usable CPU); the workflow passes the rule's thread count.
 
     ``init_checkpoint`` (a previous iteration's ``policy.pth`` for the same robot) warm-starts the
     network weights and observation/value normalisers; optimizer state and counters start fresh.
@@ -333,7 +341,12 @@ def train_policy(reward_path: str | Path, robot: str, cfg: TrainConfig, out_dir:
     from vidreward.sim import get_robot, make_sim
 
     reward_path = Path(reward_path)
-    out_dir = Path(out_dir)
+    if out_dir is None and policy_out is None:
+        raise ConfigError("train_policy: give out_dir or policy_out")
+    out_dir = Path(out_dir) if out_dir is not None else Path(policy_out).parent
+    policy_out = Path(policy_out) if policy_out is not None else out_dir / POLICY_FILE
+    train_log_out = Path(train_log_out) if train_log_out is not None else out_dir / TRAIN_LOG
+    tb_out = Path(tb_out) if tb_out is not None else out_dir / TB_DIR
     # re-checked against reward_validation.json; RewardCodeError naming the file
     reward_fn, _ = load_checked_reward(reward_path, robot, num_envs=cfg.num_envs)
     spec = get_robot(robot)
@@ -342,8 +355,9 @@ def train_policy(reward_path: str | Path, robot: str, cfg: TrainConfig, out_dir:
         init_ckpt = load_checkpoint(init_checkpoint)
         checkpoint_meta(init_ckpt, init_checkpoint, robot, int(spec.obs_dim), int(spec.action_dim))
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rl_dir = out_dir / RL_GAMES_DIR
+    for path in (policy_out, train_log_out, tb_out):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    rl_dir = policy_out.parent / RL_GAMES_DIR
     rl_dir.mkdir(exist_ok=True)
 
     def make_env() -> SimVecEnv:
@@ -358,9 +372,9 @@ def train_policy(reward_path: str | Path, robot: str, cfg: TrainConfig, out_dir:
     prev_threads = torch.get_num_threads()
     agent = None
     try:
-        tmp_log = staged.file(out_dir / TRAIN_LOG)
-        tmp_tb = staged.dir(out_dir / TB_DIR)
-        tmp_policy = staged.file(out_dir / POLICY_FILE)  # published last
+        tmp_log = staged.file(train_log_out)
+        tmp_tb = staged.dir(tb_out)
+        tmp_policy = staged.file(policy_out)  # published last
         monitor = _TrainMonitor(cfg, robot, tmp_log, tmp_tb, sys.stderr)
         with open(rl_dir / "stdout.log", "a") as rl_log, contextlib.redirect_stdout(rl_log), \
                 quiet_rl_games():
@@ -376,7 +390,7 @@ def train_policy(reward_path: str | Path, robot: str, cfg: TrainConfig, out_dir:
                     raise ConfigError(f"{init_checkpoint}: cannot warm-start from this checkpoint "
                                       f"(network differs from train config units={list(cfg.units)}"
                                       f"): {exc}") from exc
-            _split_threads(agent, cfg.update_threads or usable_cpus())
+            _split_threads(agent, cfg.update_threads or threads or usable_cpus())
             monitor.start()
             agent.train()
             wall = time.perf_counter() - monitor.t0
@@ -393,7 +407,7 @@ def train_policy(reward_path: str | Path, robot: str, cfg: TrainConfig, out_dir:
         torch.save(state, tmp_policy)
         monitor.close()  # flush and close the CSV and the event file before publishing
         if not tmp_log.exists():
-            raise RuntimeError(f"{out_dir / TRAIN_LOG}: training logged no epoch")
+            raise RuntimeError(f"{train_log_out}: training logged no epoch")
         staged.commit()
     finally:
         if monitor is not None:
@@ -407,9 +421,9 @@ def train_policy(reward_path: str | Path, robot: str, cfg: TrainConfig, out_dir:
     env_steps = int(agent.frame)
     row = monitor.last_row
     return TrainResult(
-        policy_path=out_dir / POLICY_FILE,
-        train_log=out_dir / TRAIN_LOG,
-        tb_dir=out_dir / TB_DIR,
+        policy_path=policy_out,
+        train_log=train_log_out,
+        tb_dir=tb_out,
         robot=robot,
         epochs=int(agent.epoch_num),
         env_steps=env_steps,

@@ -18,6 +18,7 @@ import torch
 
 from vidreward.errors import ConfigError
 from vidreward.fsutil import Staged
+from vidreward.layout import ITERATION_FILES
 from vidreward.reward.loader import load_checked_reward
 from vidreward.train.config import TrainConfig
 from vidreward.train.ppo import (
@@ -29,19 +30,22 @@ from vidreward.train.ppo import (
 )
 from vidreward.train.vecenv import SimVecEnv, quiet_rl_games
 
-TRAJECTORY_FILE = "trajectory.npz"
-VIDEO_FILE = "rollout.mp4"
+TRAJECTORY_FILE = ITERATION_FILES["trajectory"]
+VIDEO_FILE = ITERATION_FILES["rollout"]
 # state fields recorded per step, in the order of the trajectory contract (docs/ARCHITECTURE.md)
 TRAJECTORY_FIELDS = ("root_pos", "root_quat", "root_linvel", "root_angvel", "dof_pos", "dof_vel",
                      "actions", "foot_contact_forces")
 
 
 def rollout_policy(policy_path: str | Path, reward_path: str | Path, robot: str,
-                   out_dir: str | Path, steps: int, seed: int, render_size: int = 480,
-                   fps: float | None = None, camera: str = "tracking") -> dict[str, Any]:
+                   out_dir: str | Path | None = None, steps: int = 0, seed: int = 0,
+                   render_size: int = 480, fps: float | None = None, camera: str = "tracking", *,
+                   video_out: str | Path | None = None,
+                   trajectory_out: str | Path | None = None) -> dict[str, Any]:
     """Replay ``policy_path`` deterministically in ONE env of ``robot`` for ``steps`` control steps
     (fewer if the episode terminates or hits its time limit) and write ``trajectory.npz`` and
-    ``rollout.mp4`` into ``out_dir``.
+    ``rollout.mp4`` into ``out_dir`` (the layout's names), or to ``trajectory_out`` / ``video_out``
+    where given.
 
     Row k of the trajectory is the state after control step k+1 (``t`` = (k+1) * dt), with the
     action applied in that step and each reward component computed on that state; the video
@@ -58,17 +62,20 @@ def rollout_policy(policy_path: str | Path, reward_path: str | Path, robot: str,
         raise ConfigError(f"steps={steps!r}: rollout length must be a positive integer")
     if fps is not None and not fps > 0:
         raise ConfigError(f"fps={fps!r}: must be > 0")
-    policy_path, reward_path, out_dir = Path(policy_path), Path(reward_path), Path(out_dir)
+    if out_dir is None and video_out is None:
+        raise ConfigError("rollout_policy: give out_dir or video_out")
+    policy_path, reward_path = Path(policy_path), Path(reward_path)
+    out_dir = Path(out_dir) if out_dir is not None else Path(video_out).parent
+    traj_path = Path(trajectory_out) if trajectory_out is not None else out_dir / TRAJECTORY_FILE
+    video_path = Path(video_out) if video_out is not None else out_dir / VIDEO_FILE
     reward_fn, _ = load_checked_reward(reward_path, robot)  # re-checked, as in training
     spec = get_robot(robot)
     ckpt = load_checkpoint(policy_path)
     meta = checkpoint_meta(ckpt, policy_path, robot, int(spec.obs_dim), int(spec.action_dim))
     cfg = TrainConfig.from_dict(meta.get("train_config", {}), where=f"{policy_path}:train_config")
     del ckpt
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    traj_path = out_dir / TRAJECTORY_FILE
-    video_path = out_dir / VIDEO_FILE
+    for path in (traj_path, video_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
     with Staged() as staged:
         tmp_traj = staged.file(traj_path)
         tmp_video = staged.file(video_path)

@@ -1,0 +1,209 @@
+"""Where every artifact of the workflow lives: the one module that spells file names.
+
+The rules (through ``rules/common.smk``), the stages, training, rollout, the report, the summary
+and provenance all take their paths from here. Three levels:
+
+- :class:`ClipPaths`: an expert clip's fetched source, trimmed video, sidecar and evidence;
+- :class:`RunPaths`: one run's directory, its summary, report pages, logs and benchmarks;
+- :class:`IterationPaths`: one iteration's artifacts (reward code, policy, rollout, critique ...).
+
+Each class gives concrete paths (``IterationPaths("ant_quick", 2).path("reward")``) and the
+Snakemake pattern of the same path (``IterationPaths.pattern("reward")`` ==
+``"results/{run}/iter_{i}/reward.py"``), so a rule's declared output and the file its stage
+writes are the same string by construction.
+
+Room for the next level of the DAG: an iteration may hold several reward candidates, each with its
+own reward, policy and rollout. ``IterationPaths(run, i, candidate=k)`` places every artifact under
+``iter_<i>/cand_<k>/`` (``pattern(name, candidate="{k}")`` for the rules); ``candidate=None``, the
+only level the workflow builds today, is the iteration directory itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+RESULTS_DIR = "results"
+SHIPPED_DIR = "data/shipped"
+"""Small offline expert clips kept in git (``clips.<name>.source.shipped``), with SOURCES.md."""
+RAW_DIR = "data/raw"
+CLIPS_DIR = "data/clips"
+DOWNLOAD_CACHE_DIR = "data/cache/downloads"
+CLIP_LOG_DIR = "logs/clips"
+
+# file name of each artifact of one iteration (or of one candidate of it)
+ITERATION_FILES = {
+    "reward": "reward.py",
+    "validation": "reward_validation.json",
+    "policy": "policy.pth",
+    "train_log": "train_log.csv",
+    "tb": "tb",
+    "rl_games": "rl_games",  # rl-games' scratch directory during training (not an output)
+    "rollout": "rollout.mp4",
+    "trajectory": "trajectory.npz",
+    "critique": "critique.json",
+    "critique_md": "critique.md",
+    "critic_dir": "critic",
+    "lm_dir": "lm",
+    "provenance": "provenance.json",
+}
+# what an iteration's provenance.json records, and the record itself (the default target)
+RECORDED = (
+    "reward", "validation", "policy", "train_log", "tb", "rollout", "trajectory", "critique",
+    "critique_md", "critic_dir", "provenance",
+)
+STORYBOARD = "critic/storyboard"  # under the iteration: the frames the critic saw
+
+
+def _fill(template: str, **values: object) -> str:
+    for key, value in values.items():
+        template = template.replace("{" + key + "}", str(value))
+    return template
+
+
+@dataclass(frozen=True)
+class ClipPaths:
+    """The files of one expert clip."""
+
+    clip: str
+
+    TEMPLATES = {
+        "raw_video": f"{RAW_DIR}/{{clip}}.mp4",
+        "fetch_info": f"{RAW_DIR}/{{clip}}.fetch.json",
+        "video": f"{CLIPS_DIR}/{{clip}}.mp4",
+        "sidecar": f"{CLIPS_DIR}/{{clip}}.json",
+        "evidence": f"{CLIPS_DIR}/evidence/{{clip}}.json",
+        "fetch_log": f"{CLIP_LOG_DIR}/{{clip}}.fetch.log",
+        "trim_log": f"{CLIP_LOG_DIR}/{{clip}}.trim.log",
+        "evidence_log": f"{CLIP_LOG_DIR}/{{clip}}.evidence.log",
+    }
+
+    @classmethod
+    def pattern(cls, name: str) -> str:
+        return cls.TEMPLATES[name]
+
+    def path(self, name: str) -> str:
+        return _fill(self.TEMPLATES[name], clip=self.clip)
+
+
+def shipped_clip(name: str) -> str:
+    """A shipped clip's file (``clips.<clip>.source.shipped: <name>``)."""
+    return f"{SHIPPED_DIR}/{name}"
+
+
+def feedback_file(feedback_dir: str, run: str, i: int | str) -> str:
+    """The file a person writes for the human critic of iteration ``i`` (config ``feedback_dir``)."""
+    return f"{feedback_dir}/{run}/iter_{i}.md"
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """The files of one run."""
+
+    run: str
+
+    TEMPLATES = {
+        "dir": f"{RESULTS_DIR}/{{run}}",
+        "summary_csv": f"{RESULTS_DIR}/{{run}}/summary.csv",
+        "summary_json": f"{RESULTS_DIR}/{{run}}/summary.json",
+        "summary_log": f"{RESULTS_DIR}/{{run}}/logs/summary.log",
+        "report_iteration": f"{RESULTS_DIR}/{{run}}/report/iter_{{i}}",
+        "report_overview": f"{RESULTS_DIR}/{{run}}/report/overview",
+        "report_plot": f"{RESULTS_DIR}/{{run}}/report/summary.png",
+        "run_page_log": f"{RESULTS_DIR}/{{run}}/logs/run_page.log",
+    }
+
+    @classmethod
+    def pattern(cls, name: str, **fixed: object) -> str:
+        return _fill(cls.TEMPLATES[name], **fixed)
+
+    def path(self, name: str, **values: object) -> str:
+        return _fill(self.TEMPLATES[name], run=self.run, **values)
+
+    @property
+    def dir(self) -> Path:
+        return Path(self.path("dir"))
+
+    def iteration(self, i: int, candidate: int | None = None) -> "IterationPaths":
+        return IterationPaths(self.run, i, candidate)
+
+    def report_pages(self, iterations: int) -> list[str]:
+        pages = [self.path("report_iteration", i=i) for i in range(iterations)]
+        return pages + [self.path("report_overview"), self.path("report_plot")]
+
+
+@dataclass(frozen=True)
+class IterationPaths:
+    """The files of one iteration (``candidate`` None) or of one reward candidate of it."""
+
+    run: str
+    i: int | str
+    candidate: int | str | None = None
+
+    ITER_DIR = f"{RESULTS_DIR}/{{run}}/iter_{{i}}"
+    CANDIDATE_DIR = "cand_{k}"
+
+    @classmethod
+    def dir_pattern(cls, i: str = "{i}", candidate: str | None = None) -> str:
+        base = _fill(cls.ITER_DIR, i=i)
+        return base if candidate is None else f"{base}/{_fill(cls.CANDIDATE_DIR, k=candidate)}"
+
+    @classmethod
+    def pattern(cls, name: str, i: str = "{i}", candidate: str | None = None) -> str:
+        """Snakemake pattern of artifact ``name``, e.g. ``results/{run}/iter_{i}/reward.py``."""
+        return f"{cls.dir_pattern(i, candidate)}/{ITERATION_FILES[name]}"
+
+    @classmethod
+    def log_pattern(cls, stage: str, i: str = "{i}") -> str:
+        return f"{RESULTS_DIR}/{{run}}/logs/iter_{i}/{stage}.log"
+
+    @classmethod
+    def benchmark_pattern(cls, stage: str = "", i: str = "{i}") -> str:
+        """A stage's benchmark TSV; with no stage, the iteration's benchmark directory."""
+        base = f"{RESULTS_DIR}/{{run}}/benchmarks/iter_{i}"
+        return f"{base}/{stage}.tsv" if stage else base
+
+    @property
+    def dir(self) -> Path:
+        base = _fill(self.ITER_DIR, run=self.run, i=self.i)
+        if self.candidate is not None:
+            base = f"{base}/{_fill(self.CANDIDATE_DIR, k=self.candidate)}"
+        return Path(base)
+
+    def path(self, name: str) -> Path:
+        return self.dir / ITERATION_FILES[name]
+
+    def recorded(self) -> list[str]:
+        """Every artifact the iteration's provenance.json records, and the record itself."""
+        return [str(self.path(name)) for name in RECORDED]
+
+    @property
+    def previous(self) -> "IterationPaths":
+        return IterationPaths(self.run, int(self.i) - 1, self.candidate)
+
+    @property
+    def storyboard(self) -> Path:
+        return self.dir / STORYBOARD
+
+    @property
+    def benchmarks(self) -> str:
+        return _fill(self.benchmark_pattern(), run=self.run, i=self.i)
+
+    @staticmethod
+    def in_dir(directory: str | Path, name: str) -> Path:
+        """Artifact ``name`` inside an iteration directory given as a path."""
+        return Path(directory) / ITERATION_FILES[name]
+
+
+def iteration_index(directory: str | Path) -> int:
+    """The ``i`` of an ``iter_<i>`` directory (or of a candidate directory inside one)."""
+    path = Path(directory)
+    if path.name.startswith("cand_"):
+        path = path.parent
+    return int(path.name.removeprefix("iter_"))
+
+
+def iteration_dirs(run_dir: str | Path) -> list[Path]:
+    """The ``iter_<i>`` directories of a run directory, in order of ``i``."""
+    dirs = [p for p in Path(run_dir).glob("iter_*") if p.is_dir() and p.name[5:].isdigit()]
+    return sorted(dirs, key=iteration_index)
