@@ -1,8 +1,8 @@
 """The simulated robots: their MuJoCo models and the facts reward code and the trainer rely on.
 
-Each robot is a ``RobotSpec`` (``spec.py``), built by its own module (``ant.py``, ``humanoid.py``,
-``anymal.py``) with the shared additions of ``mjcf.py``; this package holds the registry. Its model is compiled through ``mujoco.MjSpec`` so that every
-robot gets the same additions regardless of its source file:
+Each robot is a ``RobotSpec`` (``spec.py``), defined with its model builder in its own module
+(``ant.py``, ``humanoid.py``, ``anymal.py``); this package holds the registry. Every model is
+compiled through ``mujoco.MjSpec`` with the same additions (``mjcf.py``), whatever its source file:
 
 * a touch sensor on a site enclosing each foot, so ``foot_contact_forces`` come from ``sensordata``
   (which ``mujoco.rollout`` returns, so the batched fast path needs no per-env Python);
@@ -19,7 +19,7 @@ Robots:
               which is impossible offline, so otherwise a built-in ANYmal-C-class model is compiled
               (primitive geometry with ANYmal C's link lengths, masses, joint layout and PD gains).
               ``VIDREWARD_ANYMAL_SOURCE`` = ``auto`` (default), ``menagerie`` or ``builtin`` picks
-              one; :func:`anymal_source` tells which one is in use.
+              one; ``vidreward.sim.robots.anymal.anymal_source`` tells which one is in use.
 """
 
 from __future__ import annotations
