@@ -2,8 +2,10 @@
 when complete: the one home of both jobs.
 
 ``sha256_file`` / ``md5_file`` hash one file's bytes; ``hash_path`` hashes a file or a directory the
-way provenance records and ``vidreward.verify`` do. Writes: a failure or a kill before the end leaves the previous file (or directory)
-untouched and nothing partial at the final name. Temporary names are hidden siblings of the destination::
+way provenance records and ``vidreward.verify`` do.
+
+Writes: a failure or a kill before the end leaves the previous file (or directory) untouched and
+nothing partial at the final name. Temporary names are hidden siblings of the destination::
 
     .<name>.<random>.tmp<suffix>     file being written (``suffix`` keeps e.g. ``.mp4`` for writers
                                      that pick the format from the extension)

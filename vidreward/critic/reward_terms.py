@@ -1,5 +1,6 @@
-"""The current reward's components, as the analytic critic reads them: from the ``TERMS = {...}`` literal at the top of analytically
-written code (``ast.literal_eval``), else from the ``reward/<name>`` columns of ``train_log.csv``.
+"""The current reward's components, as the analytic critic reads them: from the ``TERMS = {...}``
+literal at the top of analytically written code (``ast.literal_eval``), else from the
+``reward/<name>`` columns of ``train_log.csv``.
 """
 
 from __future__ import annotations
