@@ -13,6 +13,7 @@ from pathlib import Path
 from vidreward.backends import make_critic, make_rewriter
 from vidreward.config import ClipConfig, RunSettings
 from vidreward.critic.base import Critique, CritiqueInput
+from vidreward.fsutil import atomic_write_text
 from vidreward.layout import SHIPPED_DIR
 from vidreward.reflection import training_statistics
 from vidreward.reward.confine import confine_process
@@ -32,7 +33,7 @@ def fetch_stage(clip: ClipConfig, video_out: str, info_out: str, cache_dir: str)
         source.update(start=clip.start, end=clip.end)
     # Shipped clips are read from the workflow's own checkout (the working directory).
     info = fetch_clip(source, Path(video_out), Path(cache_dir), shipped_dir=Path(SHIPPED_DIR))
-    Path(info_out).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(info_out, json.dumps(info, indent=2, sort_keys=True) + "\n")
     log.info("fetched %s -> %s", source, video_out)
     return info
 
@@ -68,8 +69,8 @@ def _accept_reward(
     ``last_report`` is of this very code) is not sandboxed a second time."""
     if report is None or report.sha256 != reward_digest(code):
         report = validate_reward_code(code, robot, origin=reward_out)
-    Path(reward_out).write_text(code)
-    Path(validation_out).write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    atomic_write_text(reward_out, code)
+    atomic_write_text(validation_out, json.dumps(report.to_dict(), indent=2) + "\n")
     log.info("accepted %s with components %s", reward_out, report.components)
 
 
@@ -180,7 +181,6 @@ def rollout_camera(expert_evidence: str | None) -> str:
 
 def clip_evidence_stage(video: str, evidence_out: str) -> None:
     """Motion evidence of the trimmed expert clip (what its camera does, among the rest)."""
-    from vidreward.lm.cache import atomic_write_text
     from vidreward.perception.evidence import analyse_clip
 
     evidence = analyse_clip(video)
