@@ -8,7 +8,7 @@ Per robot:
            fallen/truncated envs reset) and its ratio to the ceiling
   render   frames/s of render_frames at 480x480 (steady state, renderer setup excluded)
 
-Usage: .venv/bin/python benchmarks/bench_sim.py [--robots ant humanoid anymal] [--envs 256]
+Usage: .venv/bin/python benchmarks/bench_sim.py [--robots NAME ...] (default: every robot in the registry) [--envs 256]
        [--seconds 2] [--no-render]
 """
 
@@ -28,7 +28,7 @@ import mujoco  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from vidreward.sim import get_robot, make_sim  # noqa: E402
+from vidreward.sim import ROBOTS, get_robot, make_sim  # noqa: E402
 
 
 def raw_step_rate(robot: str, seconds: float, seed: int = 0) -> float:
@@ -117,7 +117,7 @@ def render_rate(robot: str, frames: int = 120, size: int = 480) -> float:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--robots", nargs="+", default=["ant", "humanoid", "anymal"])
+    parser.add_argument("--robots", nargs="+", default=list(ROBOTS))
     parser.add_argument("--envs", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--no-render", action="store_true")

@@ -19,7 +19,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROBOTS = ("ant", "humanoid", "anymal")
+sys.path.insert(0, str(HERE.parent))
+from vidreward.sim.robots import ROBOTS  # noqa: E402
 
 
 def run(args: list[str]) -> None:

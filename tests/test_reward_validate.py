@@ -17,7 +17,7 @@ from vidreward.reward.sample_state import robot_dims, sample_state
 from vidreward.reward.sandbox import run_in_sandbox
 from vidreward.reward.validate import static_checks, validate_reward_code
 from vidreward.sim.fields import STATE_FIELDS, STATE_FIELD_NAMES
-from vidreward.sim.robots import get_robot
+from vidreward.sim.robots import ROBOTS, get_robot
 
 GOOD = '''
 import math
@@ -51,7 +51,7 @@ def _static_error(code: str) -> RewardCodeError:
 # ------------------------------------------------------------------ sample state
 
 
-@pytest.mark.parametrize("robot", ["ant", "humanoid", "anymal"])
+@pytest.mark.parametrize("robot", sorted(ROBOTS))
 def test_sample_state_shapes_follow_the_robot(robot):
     spec = get_robot(robot)
     state = sample_state(robot, num_envs=5, seed=3)

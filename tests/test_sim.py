@@ -22,7 +22,7 @@ from vidreward.sim import (  # noqa: E402
     make_sim,
 )
 
-ROBOT_NAMES = ("ant", "humanoid", "anymal")
+ROBOT_NAMES = tuple(sorted(ROBOTS))
 
 
 def _random_actions(steps: int, n: int, dim: int, seed: int = 0) -> list[torch.Tensor]:
