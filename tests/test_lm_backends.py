@@ -183,9 +183,10 @@ def test_openai_critic_gives_up_naming_the_model(lm_server, tmp_path, key, clips
 
 
 def _rewriter(server, tmp_path, **kw) -> OpenAIRewriter:
-    return OpenAIRewriter(
-        make_cfg(server, tmp_path, **kw), "ant", record_dir=tmp_path / "lm", validate_timeout_s=2.0
-    )
+    return OpenAIRewriter(make_cfg(server, tmp_path, **kw), record_dir=tmp_path / "lm", validate_timeout_s=2.0)
+
+
+TASK = TaskSpec(robot="ant", description="Walk forward like a spider.")
 
 
 def _critique() -> Critique:
@@ -202,7 +203,7 @@ def test_rewriter_rejects_bad_code_and_feeds_the_error_back(case, lm_server, tmp
     answer, check, snippet = BAD_ANSWERS[case]
     lm_server.push(answer, GOOD_ANSWER)
     rewriter = _rewriter(lm_server, tmp_path)
-    code = rewriter.rewrite(PREVIOUS_CODE, _critique(), env_context, "forward_velocity: mean 0.01, flat")
+    code = rewriter.rewrite(TASK, PREVIOUS_CODE, _critique(), env_context, "forward_velocity: mean 0.01, flat")
 
     assert code == GOOD_CODE
     assert [t.check for t in rewriter.tries] == [check, None]
@@ -219,7 +220,7 @@ def test_rewriter_all_tries_fail_lists_each_error(lm_server, tmp_path, key, env_
     lm_server.push(BAD_ANSWERS["syntax_error"][0], BAD_ANSWERS["import_os"][0])
     rewriter = _rewriter(lm_server, tmp_path, max_tries=2)
     with pytest.raises(RewardCodeError) as exc:
-        rewriter.rewrite(PREVIOUS_CODE, _critique(), env_context, "")
+        rewriter.rewrite(TASK, PREVIOUS_CODE, _critique(), env_context, "")
     msg = str(exc.value)
     assert "try 1 [parse]" in msg and "try 2 [allowlist]" in msg and "test-vlm" in msg
     assert exc.value.check == "allowlist"
@@ -229,12 +230,12 @@ def test_rewriter_all_tries_fail_lists_each_error(lm_server, tmp_path, key, env_
 def test_rewriter_rewrite_prompt_carries_all_context(lm_server, tmp_path, key, env_context):
     lm_server.push(GOOD_ANSWER)
     stats = "forward_velocity: mean 0.012 (first epoch 0.010, last 0.013), share of |reward| 100%"
-    code = _rewriter(lm_server, tmp_path).rewrite(PREVIOUS_CODE, _critique(), env_context, stats)
+    code = _rewriter(lm_server, tmp_path).rewrite(TASK, PREVIOUS_CODE, _critique(), env_context, stats)
     assert code == GOOD_CODE
     system, user = lm_server.requests[0].messages
     assert "def compute_reward" in system["content"] and "foot_contact_forces" in system["content"]
     text = user["content"]
-    for piece in (stats, "return r, {\"forward_velocity\": r}", "The robot drags its rear legs.",
+    for piece in (stats, TASK.description, "return r, {\"forward_velocity\": r}", "The robot drags its rear legs.",
                   "`forward_velocity`: target 1 body length per second", "## New component",
                   env_context.strip().splitlines()[0]):
         assert piece in text, piece
@@ -242,7 +243,7 @@ def test_rewriter_rewrite_prompt_carries_all_context(lm_server, tmp_path, key, e
 
 def test_rewriter_initial_and_cached_rerun(lm_server, tmp_path, key, env_context):
     lm_server.push(BAD_ANSWERS["no_code_block"][0], GOOD_ANSWER)
-    task = TaskSpec(robot="ant", description="Walk forward like a spider.")
+    task = TASK
     assert _rewriter(lm_server, tmp_path).initial(task, env_context) == GOOD_CODE
     assert lm_server.count == 2
     assert "Walk forward like a spider." in lm_server.requests[0].messages[1]["content"]
@@ -262,10 +263,9 @@ def test_single_model_rewriter_sees_both_videos(lm_server, tmp_path, key, clips,
     lm_server.push(BAD_ANSWERS["nan_output"][0], GOOD_ANSWER)
     expert, rollout = clips
     out = tmp_path / "iter_1"
-    rewriter = SingleModelRewriter(make_cfg(lm_server, tmp_path), "ant", task="Walk like the spider.",
-                                   validate_timeout_s=2.0)
-    code = rewriter.rewrite(PREVIOUS_CODE, Critique(), env_context, "forward_velocity: flat",
-                            videos=RewriteVideos(expert, rollout, out))
+    rewriter = SingleModelRewriter(make_cfg(lm_server, tmp_path), validate_timeout_s=2.0)
+    code = rewriter.rewrite(TaskSpec("ant", "Walk like the spider."), PREVIOUS_CODE, Critique(), env_context,
+                            "forward_velocity: flat", videos=RewriteVideos(expert, rollout, out))
     assert code == GOOD_CODE
     assert [t.check for t in rewriter.tries] == ["finite", None]
     first = lm_server.requests[0]
@@ -280,14 +280,15 @@ def test_single_model_rewriter_sees_both_videos(lm_server, tmp_path, key, clips,
 
 def test_single_model_initial_with_expert_clip_and_missing_videos(lm_server, tmp_path, key, clips, env_context):
     lm_server.push(GOOD_ANSWER)
-    rewriter = SingleModelRewriter(make_cfg(lm_server, tmp_path), "ant", record_dir=tmp_path / "it0" / "lm",
-                                   expert_clip=clips[0], validate_timeout_s=2.0)
-    code = rewriter.initial(TaskSpec("ant", "Walk like the spider."), env_context)
+    rewriter = SingleModelRewriter(make_cfg(lm_server, tmp_path), record_dir=tmp_path / "it0" / "lm",
+                                   validate_timeout_s=2.0)
+    task = TaskSpec("ant", "Walk like the spider.")
+    code = rewriter.initial(task, env_context, expert_clip=clips[0])
     assert code == GOOD_CODE
     assert len(lm_server.requests[0].image_urls()) == FRAMES
     assert (tmp_path / "it0" / "storyboard" / "expert_00.png").is_file()
     with pytest.raises(ConfigError, match="videos"):
-        rewriter.rewrite(PREVIOUS_CODE, Critique(), env_context, "")
+        rewriter.rewrite(task, PREVIOUS_CODE, Critique(), env_context, "")
 
 
 # -- secrets ----------------------------------------------------------------------------------------
@@ -297,8 +298,8 @@ def test_api_key_never_written(lm_server, tmp_path, key, clips, env_context):
     lm_server.push(Reply.error(429), CRITIC_ANSWER, BAD_ANSWERS["import_os"][0], GOOD_ANSWER)
     out = tmp_path / "iter_2"
     critique = OpenAICritic(make_cfg(lm_server, tmp_path)).critique(critique_input(clips, out))
-    OpenAIRewriter(make_cfg(lm_server, tmp_path), "ant", record_dir=out / "lm").rewrite(
-        PREVIOUS_CODE, critique, env_context, "")
+    OpenAIRewriter(make_cfg(lm_server, tmp_path), record_dir=out / "lm").rewrite(
+        TASK, PREVIOUS_CODE, critique, env_context, "")
     assert all(r.auth_ok for r in lm_server.requests)
     assert lm_server.count == 4
     written = [p for p in tmp_path.rglob("*") if p.is_file()]

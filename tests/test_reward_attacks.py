@@ -23,6 +23,7 @@ from vidreward.errors import RewardCodeError
 from vidreward.lm.config import LMConfig
 from vidreward.reward.env_context import environment_context
 from vidreward.reward.validate import validate_reward_code
+from vidreward.rewriter.base import TaskSpec
 from vidreward.rewriter.openai_rewriter import OpenAIRewriter
 from vidreward.critic.base import Critique, Item
 
@@ -103,8 +104,9 @@ def test_rewriter_feeds_the_rejection_back_to_the_model(name, planted, lm_server
     cfg = LMConfig(base_url=lm_server.url, model="test-llm", api_key_env=FAKE_KEY_ENV, timeout_s=5.0,
                    max_retries=1, retry_wait_s=0.01, retry_wait_max_s=0.05,
                    cache_dir=str(tmp_path / "cache"), max_tries=2)
-    rewriter = OpenAIRewriter(cfg, "ant", record_dir=tmp_path / "lm", validate_timeout_s=3.0)
-    code = rewriter.rewrite(GOOD_CODE, _critique(), environment_context("ant"), "")
+    rewriter = OpenAIRewriter(cfg, record_dir=tmp_path / "lm", validate_timeout_s=3.0)
+    task = TaskSpec("ant", "Walk forward.")
+    code = rewriter.rewrite(task, GOOD_CODE, _critique(), environment_context("ant"), "")
     assert code == GOOD_CODE
     assert [t.check for t in rewriter.tries] == [check, None]
     feedback = lm_server.requests[1].messages[-1]["content"]

@@ -31,32 +31,24 @@ def make_critic(cfg, feedback_path: Path):
     raise ConfigError(f"config critic.backend: unknown backend {cfg.backend!r}")
 
 
-def make_rewriter(
-    cfg, robot: str, record_dir: Path, *, task: str = "", expert_clip: Path | None = None
-):
-    """The rewriter of ``cfg`` (a :class:`vidreward.config.RewriterConfig`) for ``robot``.
+def make_rewriter(cfg, record_dir: Path):
+    """The rewriter of ``cfg`` (a :class:`vidreward.config.RewriterConfig`), recording into
+    ``record_dir`` (the iteration's ``lm/`` folder).
 
-    Each input reaches the rewriter through one door. For ``initial`` the task comes as its
-    ``TaskSpec`` and (single-model ablation) the expert clip as ``expert_clip`` here; for
-    ``rewrite``, which has no TaskSpec, the task comes as ``task`` here and the clips as its
+    Each input reaches the rewriter through one door: its settings here; the robot and the task
+    as the :class:`vidreward.rewriter.base.TaskSpec` of each ``initial`` / ``rewrite`` call; the
+    expert clip as ``initial``'s ``expert_clip`` and (with the rollout) ``rewrite``'s
     ``RewriteVideos``."""
     if cfg.backend == "analytic":
         from vidreward.rewriter.analytic import AnalyticRewriter
 
-        return AnalyticRewriter(robot)
+        return AnalyticRewriter()
     if cfg.backend == "openai":
         from vidreward.rewriter.openai_rewriter import OpenAIRewriter
 
-        return OpenAIRewriter(cfg.lm, robot, record_dir=record_dir, task=task)
+        return OpenAIRewriter(cfg.lm, record_dir=record_dir)
     if cfg.backend == "single_model":
         from vidreward.rewriter.single_model import SingleModelRewriter
 
-        return SingleModelRewriter(
-            cfg.lm,
-            robot,
-            record_dir=record_dir,
-            task=task,
-            expert_clip=expert_clip,
-            storyboard_dir=record_dir / "storyboard",
-        )
+        return SingleModelRewriter(cfg.lm, record_dir=record_dir, storyboard_dir=record_dir / "storyboard")
     raise ConfigError(f"config rewriter.backend: unknown backend {cfg.backend!r}")

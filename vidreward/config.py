@@ -23,11 +23,13 @@ def load_schema() -> dict[str, Any]:
     """The config schema. Generated parts: the ``train`` section from ``TrainConfig``'s fields,
     the ``lm`` section from ``LMConfig``'s fields (the schema file adds ranges and descriptions
     per field, and may name no field ``LMConfig`` lacks), the ``rollout`` section from
-    ``RolloutConfig``, the robot enum from the robot registry and the backend and evidence enums
+    ``RolloutConfig``, the ``robot_model`` section from ``RobotModelConfig`` (its ``anymal`` enum
+    from ``ANYMAL_MODELS``), the robot enum from the robot registry and the backend and evidence enums
     from ``vidreward.backends``."""
     from vidreward.backends import CRITIC_BACKENDS, REWRITER_BACKENDS
     from vidreward.lm.config import CACHE_MODES, LMConfig
     from vidreward.sim.robots import ROBOTS
+    from vidreward.sim.robots.spec import ANYMAL_MODELS, RobotModelConfig
 
     text = resources.files("vidreward.schemas").joinpath(SCHEMA_RESOURCE).read_text()
     schema = json.loads(text)
@@ -38,6 +40,10 @@ def load_schema() -> dict[str, Any]:
     defs["rollout"]["properties"] = _merge_properties(
         RolloutConfig, defs["rollout"]["properties"], "rollout", defaults=True
     )
+    defs["robot_model"]["properties"] = _merge_properties(
+        RobotModelConfig, defs["robot_model"]["properties"], "robot_model", defaults=True
+    )
+    defs["robot_model"]["properties"]["anymal"]["enum"] = list(ANYMAL_MODELS)
     run = defs["run"]["properties"]
     run["robot"]["enum"] = list(ROBOTS)
     run["critic"]["allOf"][1]["properties"]["backend"]["enum"] = list(CRITIC_BACKENDS)
@@ -273,9 +279,11 @@ class RunSettings:
     rollout: RolloutConfig = field(default_factory=RolloutConfig)
     critic: CriticConfig = field(default_factory=CriticConfig)
     rewriter: RewriterConfig = field(default_factory=RewriterConfig)
+    robot_model: Any = None  # vidreward.sim.robots.RobotModelConfig: which model file the robot is
 
     @classmethod
     def from_config(cls, config: dict[str, Any], run: str) -> "RunSettings":
+        from vidreward.sim.robots.spec import RobotModelConfig
         from vidreward.train.config import TrainConfig
 
         if run not in config["runs"]:
@@ -295,6 +303,7 @@ class RunSettings:
             rollout=RolloutConfig(**raw.get("rollout", {})),
             critic=critic_config(raw.get("critic", {}), cache_dir, f"{where}.critic"),
             rewriter=rewriter_config(raw.get("rewriter", {}), cache_dir, f"{where}.rewriter"),
+            robot_model=RobotModelConfig(**raw.get("robot_model", {})),
         )
 
     def train_config(self, iteration: int):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import subprocess
@@ -67,6 +68,15 @@ def _flatten(inputs: dict[str, Any]) -> dict[str, list[str]]:
     return flat
 
 
+def robot_model_record(settings: RunSettings) -> dict[str, Any]:
+    """The model sources the run asked for (``robot_model``) and the model its robot ran."""
+    from vidreward.sim.robots import model_source
+    from vidreward.sim.robots.spec import RobotModelConfig
+
+    asked = settings.robot_model or RobotModelConfig()
+    return {"asked": dataclasses.asdict(asked), "ran": model_source(settings.robot, asked)}
+
+
 def write_provenance(
     out_path: str | Path,
     inputs: dict[str, Any],
@@ -76,8 +86,9 @@ def write_provenance(
     benchmarks_dir: str | Path,
 ) -> dict[str, Any]:
     """Write ``provenance.json``: sha256 of inputs and outputs (paths relative to the repo root),
-    the run's resolved settings, the seeds (``RunSettings.seeds``) and whether the critique carries
-    measured evidence (``critic.evidence``)."""
+    the run's resolved settings, the seeds (``RunSettings.seeds``), whether the critique carries
+    measured evidence (``critic.evidence``) and the robot model asked for and run
+    (:func:`robot_model_record`)."""
     hashed: dict[str, dict[str, str]] = {"inputs": {}, "outputs": {}}
     for name, paths in _flatten(inputs).items():
         group = "inputs" if name in EXTERNAL_INPUTS else "outputs"
@@ -89,6 +100,7 @@ def write_provenance(
         "outputs": hashed["outputs"],
         "settings": settings.to_dict(),
         "critic_evidence": settings.critic.evidence,
+        "robot_model": robot_model_record(settings),
         "clip": clip.to_dict(),
         "seeds": settings.seeds(iteration),
         "packages": package_versions(),

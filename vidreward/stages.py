@@ -21,6 +21,7 @@ from vidreward.reward.env_context import environment_context
 from vidreward.reward.loader import reward_digest
 from vidreward.reward.validate import validate_reward_code
 from vidreward.rewriter.base import RewriteVideos, TaskSpec
+from vidreward.sim.robots import use_models
 
 log = logging.getLogger("vidreward.stages")
 
@@ -83,10 +84,10 @@ def initial_reward_stage(
     validation_out: str,
 ) -> None:
     Path(lm_cache_dir).mkdir(parents=True, exist_ok=True)  # DVC tracks it even when unused
-    robot = settings.robot
-    rewriter = make_rewriter(settings.rewriter, robot, Path(lm_dir), expert_clip=Path(expert_clip))
-    code = rewriter.initial(TaskSpec(robot=robot, description=settings.task), environment_context(robot))
-    _accept_reward(code, robot, reward_out, validation_out, getattr(rewriter, "last_report", None))
+    task = TaskSpec(robot=settings.robot, description=settings.task)
+    rewriter = make_rewriter(settings.rewriter, Path(lm_dir))
+    code = rewriter.initial(task, environment_context(task.robot), expert_clip=Path(expert_clip))
+    _accept_reward(code, task.robot, reward_out, validation_out, getattr(rewriter, "last_report", None))
 
 
 def rewrite_reward_stage(
@@ -100,16 +101,17 @@ def rewrite_reward_stage(
     reward_out: str,
     validation_out: str,
 ) -> None:
-    robot = settings.robot
-    rewriter = make_rewriter(settings.rewriter, robot, Path(lm_dir), task=settings.task)
+    task = TaskSpec(robot=settings.robot, description=settings.task)
+    rewriter = make_rewriter(settings.rewriter, Path(lm_dir))
     code = rewriter.rewrite(
+        task,
         Path(previous_reward).read_text(),
         Critique.load(critique_path),
-        environment_context(robot),
+        environment_context(task.robot),
         training_statistics(train_log),
         videos=RewriteVideos(Path(expert_clip), Path(rollout_video), Path(lm_dir)),
     )
-    _accept_reward(code, robot, reward_out, validation_out, getattr(rewriter, "last_report", None))
+    _accept_reward(code, task.robot, reward_out, validation_out, getattr(rewriter, "last_report", None))
 
 
 def train_stage(
@@ -125,6 +127,7 @@ def train_stage(
     from vidreward.train.ppo import train_policy
 
     cfg = settings.train_config(iteration)
+    use_models(settings.robot_model)
     out_dirs = {Path(p).parent for p in (policy_out, train_log_out, tb_out)}
     confine_process(write_dirs=sorted(out_dirs))  # before any reward code is loaded
     train_policy(
@@ -152,6 +155,7 @@ def render_stage(
     from vidreward.train.rollout import rollout_policy
 
     camera = rollout_camera(expert_evidence)
+    use_models(settings.robot_model)
     confine_process(write_dirs=sorted({Path(video_out).parent, Path(trajectory_out).parent}))
     steps = max(1, round(settings.rollout.seconds / get_robot(settings.robot).dt))
     return rollout_policy(
@@ -206,6 +210,7 @@ def critique_stage(
     from vidreward.critic.analytic import AnalyticCritic
 
     Path(critic_dir).mkdir(parents=True, exist_ok=True)
+    use_models(settings.robot_model)  # the critic measures the robot's geometry
     inp = CritiqueInput(
         expert_clip=Path(expert_clip),
         rollout_video=Path(rollout_video),

@@ -65,7 +65,7 @@ class HumanCritic:
             robot_video=f"{robot.name} (original: {Path(inp.rollout_video)})",
             storyboard_dir=storyboard_dir,
             reward_file=reward_file.name,
-            task=inp.task.strip() or f"Make the {inp.robot} robot move like the expert in the clip.",
+            task=inp.task.strip(),
             robot=inp.robot,
             feedback_path=self.feedback_path,
         )

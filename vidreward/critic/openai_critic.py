@@ -19,10 +19,6 @@ from vidreward.lm.config import LMConfig
 from vidreward.lm.frames import Storyboard, make_storyboard
 
 
-def default_task(robot: str) -> str:
-    return f"Make the {robot} robot move like the expert in the clip."
-
-
 def critic_messages(
     task: str, robot: str, reward_code: str, expert: Storyboard, rollout: Storyboard
 ) -> list[dict[str, Any]]:
@@ -66,7 +62,7 @@ class OpenAICritic:
         storyboard_dir = out_dir / "storyboard"
         expert = make_storyboard(inp.expert_clip, "expert", self.cfg.frames, storyboard_dir, label="Expert")
         rollout = make_storyboard(inp.rollout_video, "robot", self.cfg.frames, storyboard_dir, label="Robot")
-        task = inp.task.strip() or default_task(inp.robot)
+        task = inp.task.strip()
         messages = critic_messages(task, inp.robot, inp.reward_code, expert, rollout)
 
         errors: list[str] = []

@@ -19,10 +19,10 @@ the header comment as not applied, as are invalid parameter values. The code is 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from vidreward.critic.base import Critique, Item
-from vidreward.errors import ConfigError
 from vidreward.reward.terms import (
     TERM_LIBRARY,
     check_param,
@@ -62,35 +62,28 @@ class AnalyticRewriter:
 
     name = "analytic"
 
-    def __init__(self, robot: str):
-        from vidreward.sim.robots import get_robot
-
-        self.robot = robot
-        self.spec = get_robot(robot)  # ConfigError naming the robot if unknown
-
     # ------------------------------------------------------------------ initial
-    def initial(self, task: TaskSpec, env_context: str = "") -> str:
-        if task.robot and task.robot != self.robot:
-            raise ConfigError(
-                f"task robot {task.robot!r} differs from the analytic rewriter's robot {self.robot!r}"
-            )
-        terms, reasons = self.terms_for_task(task.description)
+    def initial(self, task: TaskSpec, env_context: str = "", expert_clip: Path | None = None) -> str:
+        terms, reasons = self.terms_for_task(task)
         header = [
-            f"Reward code written by the analytic rewriter (vidreward) for robot '{self.robot}'.",
+            f"Reward code written by the analytic rewriter (vidreward) for robot '{task.robot}'.",
             f"Task: {comment_safe(task.description)}",
             "Initial terms, chosen from keywords of the task description:",
         ]
         header += [f"  - {name}: {reasons[name]}" for name in terms]
         code = render_reward_code(terms, "\n".join(header))
-        static_checks(code, origin=f"<analytic rewriter: initial reward for {self.robot}>")
+        static_checks(code, origin=f"<analytic rewriter: initial reward for {task.robot}>")
         return code
 
-    def terms_for_task(self, description: str) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-        """Reward terms (name -> params) for a task description, with the reason for each."""
-        text = (description or "").lower()
+    def terms_for_task(self, task: TaskSpec) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """Reward terms (name -> params) for a task's robot and description, with the reason for each."""
+        from vidreward.sim.robots import get_robot
+
+        spec = get_robot(task.robot)  # ConfigError naming the robot if unknown
+        text = (task.description or "").lower()
         hits = {k: p.search(text) for k, p in _KEYWORDS.items()}
         word = {k: m.group(0) for k, m in hits.items() if m}
-        bl, sh = float(self.spec.body_length), float(self.spec.standing_height)
+        bl, sh = float(spec.body_length), float(spec.standing_height)
         terms: dict[str, dict[str, Any]] = {}
         reasons: dict[str, str] = {}
 
@@ -143,6 +136,7 @@ class AnalyticRewriter:
     # ------------------------------------------------------------------ rewrite
     def rewrite(
         self,
+        task: TaskSpec,
         previous_code: str,
         critique: Critique,
         env_context: str = "",
@@ -151,7 +145,7 @@ class AnalyticRewriter:
     ) -> str:
         terms, edits, skipped, context = self.apply_critique(previous_code, critique)
         header = [
-            f"Reward code written by the analytic rewriter (vidreward) for robot '{self.robot}'.",
+            f"Reward code written by the analytic rewriter (vidreward) for robot '{task.robot}'.",
             f"Revised from the critique of backend '{comment_safe(critique.backend) or 'unknown'}'"
             + (f" (measured gap to the expert clip {critique.gap:.3f})" if isinstance(critique.gap, (int, float)) else "")
             + ".",
@@ -167,7 +161,7 @@ class AnalyticRewriter:
             header.append("Problems the critic reported:")
             header += [f"  - {_item_label(i)}" for i in problems]
         code = render_reward_code(terms, "\n".join(header))
-        static_checks(code, origin=f"<analytic rewriter: revised reward for {self.robot}>")
+        static_checks(code, origin=f"<analytic rewriter: revised reward for {task.robot}>")
         return code
 
     def apply_critique(

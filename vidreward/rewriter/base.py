@@ -1,4 +1,10 @@
-"""The interface every rewriter backend (lower level) implements."""
+"""The interface every rewriter backend (lower level) implements.
+
+Each input reaches a rewriter through one door: the backend's own settings (language-model
+settings, where to record) through its constructor; the robot and the task through the
+:class:`TaskSpec` that both :meth:`Rewriter.initial` and :meth:`Rewriter.rewrite` take; the expert
+clip through ``initial``'s ``expert_clip`` and, with the rollout video, through ``rewrite``'s
+:class:`RewriteVideos`."""
 
 from __future__ import annotations
 
@@ -29,11 +35,15 @@ class RewriteVideos:
 class Rewriter(Protocol):
     name: str
 
-    def initial(self, task: TaskSpec, env_context: str) -> str:
-        """Return the source of the iteration-0 ``reward.py``."""
+    def initial(self, task: TaskSpec, env_context: str, expert_clip: Path | None = None) -> str:
+        """Return the source of the iteration-0 ``reward.py``.
+
+        ``expert_clip`` is given to backends that look at the clip themselves (single-model
+        ablation)."""
 
     def rewrite(
         self,
+        task: TaskSpec,
         previous_code: str,
         critique: Critique,
         env_context: str,

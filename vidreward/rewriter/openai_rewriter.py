@@ -54,21 +54,22 @@ class CodeWriter:
     def __init__(
         self,
         cfg: LMConfig,
-        robot: str,
         record_dir: Path | None = None,
         validate_timeout_s: float = 10.0,
         validate_memory_mb: int = 2048,
     ):
         self.cfg = cfg
-        self.robot = robot
         self.record_dir = Path(record_dir) if record_dir is not None else None
         self.validate_timeout_s = validate_timeout_s
         self.validate_memory_mb = validate_memory_mb
         self.tries: list[TryRecord] = []
         self.last_report: Any = None
 
-    def generate(self, messages: list[dict[str, Any]], kind: str, record_dir: Path | None = None) -> str:
-        """Valid reward code from the model; ``RewardCodeError`` listing every try if none is valid."""
+    def generate(
+        self, messages: list[dict[str, Any]], kind: str, robot: str, record_dir: Path | None = None
+    ) -> str:
+        """Valid reward code for ``robot`` from the model; ``RewardCodeError`` listing every try if
+        none is valid."""
         from vidreward.reward.validate import validate_reward_code
 
         record_dir = record_dir if record_dir is not None else self.record_dir
@@ -84,7 +85,7 @@ class CodeWriter:
                     code = extract_code(resp.text, source=origin)
                     report = validate_reward_code(
                         code,
-                        self.robot,
+                        robot,
                         origin=origin,
                         timeout_s=self.validate_timeout_s,
                         memory_mb=self.validate_memory_mb,
@@ -111,7 +112,7 @@ class CodeWriter:
             endpoint = client.endpoint
         listing = "; ".join(f"try {t.attempt} [{t.check}]: {t.error}" for t in self.tries)
         raise RewardCodeError(
-            f"{self.cfg.model!r} at {endpoint} ({kind} reward for robot {self.robot!r}): no valid "
+            f"{self.cfg.model!r} at {endpoint} ({kind} reward for robot {robot!r}): no valid "
             f"reward code after {max_tries} tries: {listing}",
             check=self.tries[-1].check or "validation",
         )
@@ -122,7 +123,7 @@ class OpenAIRewriter:
 
     ``record_dir`` is where raw requests/answers of this iteration are copied (the iteration's
     ``lm/`` folder); when it is None and ``videos`` is given to :meth:`rewrite`, ``videos.out_dir/lm``
-    is used. ``task`` is the plain-language task (TaskSpec.description) quoted in rewrite prompts.
+    is used. The robot and the task come with each call, as its :class:`TaskSpec`.
     """
 
     name = "openai"
@@ -131,16 +132,12 @@ class OpenAIRewriter:
     def __init__(
         self,
         cfg: LMConfig,
-        robot: str,
         record_dir: Path | None = None,
-        task: str = "",
         validate_timeout_s: float = 10.0,
         validate_memory_mb: int = 2048,
     ):
         self.cfg = cfg
-        self.robot = robot
-        self.task = task
-        self.writer = CodeWriter(cfg, robot, record_dir, validate_timeout_s, validate_memory_mb)
+        self.writer = CodeWriter(cfg, record_dir, validate_timeout_s, validate_memory_mb)
 
     @property
     def tries(self) -> list[TryRecord]:
@@ -152,21 +149,22 @@ class OpenAIRewriter:
         """ValidationReport of the code last returned."""
         return self.writer.last_report
 
-    def _system(self) -> dict[str, Any]:
+    def _system(self, robot: str) -> dict[str, Any]:
         return {
             "role": "system",
-            "content": render_prompt(self.system_prompt, robot=self.robot, state_fields=state_field_list()),
+            "content": render_prompt(self.system_prompt, robot=robot, state_fields=state_field_list()),
         }
 
-    def initial(self, task: TaskSpec, env_context: str) -> str:
-        self.task = task.description
+    def initial(self, task: TaskSpec, env_context: str, expert_clip: Path | None = None) -> str:
         user = render_prompt(
             "rewriter_initial", task=task.description, robot=task.robot, env_context=env_context.strip()
         )
-        return self.writer.generate([self._system(), {"role": "user", "content": user}], "initial")
+        messages = [self._system(task.robot), {"role": "user", "content": user}]
+        return self.writer.generate(messages, "initial", task.robot)
 
     def rewrite(
         self,
+        task: TaskSpec,
         previous_code: str,
         critique: Critique,
         env_context: str,
@@ -175,8 +173,8 @@ class OpenAIRewriter:
     ) -> str:
         user = render_prompt(
             "rewriter_rewrite",
-            task=self.task or f"Make the {self.robot} robot move like the expert in the clip.",
-            robot=self.robot,
+            task=task.description,
+            robot=task.robot,
             env_context=env_context.strip(),
             previous_code=previous_code.strip(),
             train_stats=train_stats.strip() or "(no training statistics available)",
@@ -185,4 +183,5 @@ class OpenAIRewriter:
         record_dir = None
         if self.writer.record_dir is None and videos is not None:
             record_dir = Path(videos.out_dir) / "lm"
-        return self.writer.generate([self._system(), {"role": "user", "content": user}], "rewrite", record_dir)
+        messages = [self._system(task.robot), {"role": "user", "content": user}]
+        return self.writer.generate(messages, "rewrite", task.robot, record_dir)

@@ -24,7 +24,7 @@ from vidreward.rewriter.openai_rewriter import OpenAIRewriter
 class SingleModelRewriter(OpenAIRewriter):
     """``Rewriter`` for the Single-VLM ablation.
 
-    ``expert_clip`` (optional) lets :meth:`initial` show the expert's frames too; its storyboard
+    ``initial``'s ``expert_clip`` (optional) lets it show the expert's frames too; its storyboard
     goes to ``storyboard_dir`` (or ``record_dir/../storyboard``). ``record_dir`` is the iteration's
     ``lm/`` folder; when None, ``videos.out_dir/lm`` is used in :meth:`rewrite`.
     """
@@ -35,32 +35,24 @@ class SingleModelRewriter(OpenAIRewriter):
     def __init__(
         self,
         cfg: LMConfig,
-        robot: str,
         record_dir: Path | None = None,
-        task: str = "",
-        expert_clip: Path | None = None,
         storyboard_dir: Path | None = None,
         validate_timeout_s: float = 10.0,
         validate_memory_mb: int = 2048,
     ):
-        super().__init__(cfg, robot, record_dir, task, validate_timeout_s, validate_memory_mb)
-        self.expert_clip = Path(expert_clip) if expert_clip is not None else None
+        super().__init__(cfg, record_dir, validate_timeout_s, validate_memory_mb)
         self.storyboard_dir = Path(storyboard_dir) if storyboard_dir is not None else None
 
-    def _task(self) -> str:
-        return self.task or f"Make the {self.robot} robot move like the expert in the clip."
-
-    def initial(self, task: TaskSpec, env_context: str) -> str:
-        self.task = task.description
+    def initial(self, task: TaskSpec, env_context: str, expert_clip: Path | None = None) -> str:
         after = render_prompt("single_model_initial_after", env_context=env_context.strip())
-        if self.expert_clip is None:
+        if expert_clip is None:
             before = render_prompt("single_model_initial_no_video", task=task.description, robot=task.robot)
             content: str | list[dict[str, Any]] = before + "\n\n" + after
         else:
             sb_dir = self.storyboard_dir
             if sb_dir is None and self.writer.record_dir is not None:
                 sb_dir = self.writer.record_dir.parent / "storyboard"
-            expert = make_storyboard(self.expert_clip, "expert", self.cfg.frames, sb_dir, label="Expert")
+            expert = make_storyboard(Path(expert_clip), "expert", self.cfg.frames, sb_dir, label="Expert")
             content = [
                 {
                     "type": "text",
@@ -75,10 +67,12 @@ class SingleModelRewriter(OpenAIRewriter):
                 *expert.message_parts(),
                 {"type": "text", "text": after},
             ]
-        return self.writer.generate([self._system(), {"role": "user", "content": content}], "single_initial")
+        messages = [self._system(task.robot), {"role": "user", "content": content}]
+        return self.writer.generate(messages, "single_initial", task.robot)
 
     def rewrite(
         self,
+        task: TaskSpec,
         previous_code: str,
         critique: Critique,
         env_context: str,
@@ -99,8 +93,8 @@ class SingleModelRewriter(OpenAIRewriter):
                 "type": "text",
                 "text": render_prompt(
                     "single_model_rewrite_before",
-                    task=self._task(),
-                    robot=self.robot,
+                    task=task.description,
+                    robot=task.robot,
                     expert_count=len(expert.frames),
                     expert_duration=f"{expert.duration_s:.2f}",
                 ),
@@ -126,6 +120,5 @@ class SingleModelRewriter(OpenAIRewriter):
             },
         ]
         record_dir = None if self.writer.record_dir is not None else out_dir / "lm"
-        return self.writer.generate(
-            [self._system(), {"role": "user", "content": content}], "single_rewrite", record_dir
-        )
+        messages = [self._system(task.robot), {"role": "user", "content": content}]
+        return self.writer.generate(messages, "single_rewrite", task.robot, record_dir)

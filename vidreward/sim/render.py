@@ -24,7 +24,7 @@ import mujoco
 import numpy as np
 
 from vidreward import gl
-from vidreward.sim.robots import get_robot
+from vidreward.sim.robots import RobotModelConfig, get_robot, selected_models
 
 
 def _check_qpos(robot: str, qpos: np.ndarray, nq: int) -> np.ndarray:
@@ -40,9 +40,9 @@ def _check_qpos(robot: str, qpos: np.ndarray, nq: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=None)
-def _render_model(robot: str, antialias: bool) -> mujoco.MjModel:
+def _render_model(robot: str, antialias: bool, models: RobotModelConfig) -> mujoco.MjModel:
     """A private copy of the robot's model for rendering (multisampling on or off)."""
-    model = get_robot(robot).build_model()
+    model = get_robot(robot).build_model(models)
     # 4x multisampling halves the frame rate on a software renderer (llvmpipe)
     model.vis.quality.offsamples = 4 if antialias else 0
     return model
@@ -84,7 +84,7 @@ def render_frames(
     if camera not in CAMERA_STYLES:
         raise ValueError(f"camera must be one of {CAMERA_STYLES}, got {camera!r}")
     spec = get_robot(robot)
-    model = _render_model(spec.name, bool(antialias))
+    model = _render_model(spec.name, bool(antialias), selected_models())
     qpos = _check_qpos(robot, qpos, model.nq)
     size = int(size)
     if size % 2:

@@ -13,13 +13,17 @@ Robots:
 
 ``ant``       Gymnasium's ``ant.xml`` (Ant-v5), torque control, ctrlrange +-1.
 ``humanoid``  Gymnasium's ``humanoid.xml`` (Humanoid-v5), torque control scaled to ctrlrange.
-``anymal``    ANYbotics ANYmal C with position (PD) control. The MuJoCo Menagerie model is used when
-              it is available locally (``mujoco_menagerie`` cache or ``MENAGERIE_ROOT``); the
+``anymal``    ANYbotics ANYmal C with position (PD) control. The run's ``robot_model.anymal``
+              (:class:`RobotModelConfig`) picks the model: ``menagerie`` (the MuJoCo Menagerie
+              model, from ``robot_model.menagerie_root`` or the ``mujoco_menagerie`` cache; the
               ``mujoco-menagerie`` wheel carries only a registry and downloads models on first use,
-              which is impossible offline, so otherwise a built-in ANYmal-C-class model is compiled
-              (primitive geometry with ANYmal C's link lengths, masses, joint layout and PD gains).
-              ``VIDREWARD_ANYMAL_SOURCE`` = ``auto`` (default), ``menagerie`` or ``builtin`` picks
-              one; ``vidreward.sim.robots.anymal.anymal_source`` tells which one is in use.
+              which is impossible offline), ``builtin`` (primitive geometry with ANYmal C's link
+              lengths, masses, joint layout and PD gains) or ``auto`` (default: Menagerie's when its
+              files are on disk, else the built-in one); ``vidreward.sim.robots.anymal.anymal_source``
+              tells which one a setting compiles.
+
+A process compiles the models its stage's settings select (:func:`use_models`, called by the
+stages before anything is simulated or rendered; default ``RobotModelConfig()``).
 """
 
 from __future__ import annotations
@@ -32,15 +36,40 @@ from vidreward.errors import ConfigError
 from vidreward.sim.robots.ant import ANT
 from vidreward.sim.robots.anymal import ANYMAL
 from vidreward.sim.robots.humanoid import HUMANOID
-from vidreward.sim.robots.spec import RobotSpec
+from vidreward.sim.robots.spec import RobotModelConfig, RobotSpec
 
 ROBOTS: dict[str, RobotSpec] = {spec.name: spec for spec in (ANT, HUMANOID, ANYMAL)}
+_SELECTED: list[RobotModelConfig] = [RobotModelConfig()]
+
+
+def use_models(models: RobotModelConfig | None) -> None:
+    """Compile robots from the model sources ``models`` names (None: the defaults) in this process
+    from now on."""
+    models = models if models is not None else RobotModelConfig()
+    if not isinstance(models, RobotModelConfig):
+        raise TypeError(f"use_models takes a RobotModelConfig, not {type(models).__name__}")
+    _SELECTED[0] = models
+
+
+def selected_models() -> RobotModelConfig:
+    """The model sources this process compiles robots from (:func:`use_models`)."""
+    return _SELECTED[0]
+
+
+def model_source(name: str, models: RobotModelConfig | None = None) -> str:
+    """Which model robot ``name`` compiles from under ``models`` (for provenance): ANYmal's
+    'menagerie' or 'builtin', else the robot's model file."""
+    if name == ANYMAL.name:
+        from vidreward.sim.robots.anymal import anymal_source
+
+        return anymal_source(models or selected_models())
+    return get_robot(name).xml_path
 
 
 @functools.lru_cache(maxsize=None)
-def compiled_model(name: str) -> mujoco.MjModel:
-    """The robot's compiled model, built once per process (treat it as read-only)."""
-    return get_robot(name).build_model()
+def compiled_model(name: str, models: RobotModelConfig | None = None) -> mujoco.MjModel:
+    """The robot's compiled model, built once per process and ``models`` (treat it as read-only)."""
+    return get_robot(name).build_model(models or selected_models())
 
 
 def get_robot(name: str) -> RobotSpec:

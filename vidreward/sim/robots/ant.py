@@ -15,7 +15,7 @@ ANT_FEET = [
 ]
 
 
-def build_ant_model() -> mujoco.MjModel:
+def build_ant_model(models=None) -> mujoco.MjModel:  # one model source: ``models`` unused
     return gym_model("ant.xml", ANT_FEET, camera_distance=3.0, camera_height=0.3)
 
 

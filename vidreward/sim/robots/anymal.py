@@ -1,16 +1,16 @@
-"""ANYbotics ANYmal C with position (PD) control: the MuJoCo Menagerie model when it is available
-locally, else a built-in ANYmal-C-class model (see :mod:`vidreward.sim.robots`)."""
+"""ANYbotics ANYmal C with position (PD) control: the MuJoCo Menagerie model or a built-in
+ANYmal-C-class model, as the run's ``robot_model`` settings ask (:class:`RobotModelConfig`; see
+:mod:`vidreward.sim.robots`)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import mujoco
 
 from vidreward.errors import ConfigError
 from vidreward.sim.robots.mjcf import add_foot_sensors, ensure_camera, finish_model
-from vidreward.sim.robots.spec import RobotSpec
+from vidreward.sim.robots.spec import ANYMAL_MODELS, RobotModelConfig, RobotSpec
 
 ANYMAL_LEGS = ("LF", "RF", "LH", "RH")
 ANYMAL_JOINTS = tuple(f"{leg}_{j}" for leg in ANYMAL_LEGS for j in ("HAA", "HFE", "KFE"))
@@ -26,27 +26,27 @@ ANYMAL_DAMPING = 1.0  # joint damping, N m s / rad (the servo's D term)
 MENAGERIE_NAME = "anybotics_anymal_c"
 
 
-def anymal_source() -> str:
-    """'menagerie' or 'builtin': which ANYmal C model this process uses (see module doc)."""
-    choice = os.environ.get("VIDREWARD_ANYMAL_SOURCE", "auto").strip().lower()
-    if choice not in ("auto", "menagerie", "builtin"):
+def anymal_source(models: RobotModelConfig | None = None) -> str:
+    """'menagerie' or 'builtin': which ANYmal C model ``models`` (default: ``auto``) compiles."""
+    models = models or RobotModelConfig()
+    if models.anymal not in ANYMAL_MODELS:
         raise ConfigError(
-            f"VIDREWARD_ANYMAL_SOURCE={choice!r} is not one of 'auto', 'menagerie', 'builtin'"
+            f"config robot_model.anymal: {models.anymal!r} is not one of {list(ANYMAL_MODELS)}"
         )
-    if choice != "auto":
-        return choice
-    return "menagerie" if _menagerie_dir() is not None else "builtin"
+    if models.anymal != "auto":
+        return models.anymal
+    return "menagerie" if _menagerie_dir(models.menagerie_root) is not None else "builtin"
 
 
-def _menagerie_dir() -> Path | None:
-    """The local ANYmal C menagerie directory if present (never downloads)."""
+def _menagerie_dir(root: str | None = None) -> Path | None:
+    """The local ANYmal C menagerie directory if present: under ``root`` (a Menagerie checkout),
+    else in the ``mujoco_menagerie`` cache (never downloads)."""
+    if root and (Path(root) / MENAGERIE_NAME / "scene.xml").is_file():
+        return Path(root) / MENAGERIE_NAME
     try:
         import mujoco_menagerie
     except ImportError:
         return None
-    root = os.environ.get("MENAGERIE_ROOT")
-    if root and (Path(root) / MENAGERIE_NAME / "scene.xml").is_file():
-        return Path(root) / MENAGERIE_NAME
     cache = mujoco_menagerie.Cache()
     robot = mujoco_menagerie.get(MENAGERIE_NAME)
     if cache.is_cached(robot):
@@ -56,20 +56,20 @@ def _menagerie_dir() -> Path | None:
     return None
 
 
-def _build_anymal_menagerie() -> mujoco.MjModel:
-    import mujoco_menagerie
-
-    directory = _menagerie_dir()
+def _build_anymal_menagerie(root: str | None = None) -> mujoco.MjModel:
+    directory = _menagerie_dir(root)
     if directory is None:
         try:  # explicit choice: let the package fetch it (needs network)
+            import mujoco_menagerie
+
             directory = mujoco_menagerie.get(MENAGERIE_NAME).path()
             hits = list(Path(directory).rglob("scene.xml"))
             directory = hits[0].parent
         except Exception as exc:
             raise ConfigError(
                 f"robot 'anymal': MuJoCo Menagerie model '{MENAGERIE_NAME}' is not available "
-                f"locally and could not be fetched ({exc}); set MENAGERIE_ROOT to a menagerie "
-                "checkout or VIDREWARD_ANYMAL_SOURCE=builtin"
+                f"locally and could not be fetched ({exc}); set robot_model.menagerie_root to a "
+                "menagerie checkout or robot_model.anymal: builtin"
             ) from exc
     spec = mujoco.MjSpec.from_file(str(directory / "scene.xml"))
     if not any(g.type == mujoco.mjtGeom.mjGEOM_PLANE for g in spec.geoms):
@@ -202,8 +202,11 @@ def _add_builtin_servos(spec: mujoco.MjSpec) -> None:
         spec.add_exclude(bodyname1="base", bodyname2=f"{leg}_HIP")
 
 
-def build_anymal_model() -> mujoco.MjModel:
-    return _build_anymal_menagerie() if anymal_source() == "menagerie" else _build_anymal_builtin()
+def build_anymal_model(models: RobotModelConfig | None = None) -> mujoco.MjModel:
+    """The ANYmal C model ``models`` asks for (:func:`anymal_source`)."""
+    if anymal_source(models) == "menagerie":
+        return _build_anymal_menagerie((models or RobotModelConfig()).menagerie_root)
+    return _build_anymal_builtin()
 
 
 ANYMAL = RobotSpec(

@@ -10,7 +10,7 @@ from vidreward.sim.robots.spec import RobotSpec
 HUMANOID_FEET = [("right", "right_foot"), ("left", "left_foot")]
 
 
-def build_humanoid_model() -> mujoco.MjModel:
+def build_humanoid_model(models=None) -> mujoco.MjModel:  # one model source: ``models`` unused
     return gym_model("humanoid.xml", HUMANOID_FEET, camera_distance=4.0, camera_height=0.0, foot_scale=1.3)
 
 

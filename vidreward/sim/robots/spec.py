@@ -10,6 +10,18 @@ import mujoco
 
 GRAVITY = 9.81
 
+ANYMAL_MODELS = ("auto", "menagerie", "builtin")
+"""``robot_model.anymal``: the MuJoCo Menagerie ANYmal C, the built-in ANYmal-C-class model, or
+``auto``: Menagerie's when its files are on disk, else the built-in one."""
+
+
+@dataclass(frozen=True)
+class RobotModelConfig:
+    """Which model file a robot is compiled from (a run's ``robot_model`` settings)."""
+
+    anymal: str = "auto"  # one of ANYMAL_MODELS
+    menagerie_root: str | None = None  # a MuJoCo Menagerie checkout (``<root>/anybotics_anymal_c``)
+
 
 @dataclass(frozen=True)
 class RobotSpec:
@@ -17,7 +29,7 @@ class RobotSpec:
 
     name: str
     display_name: str
-    build_model: Callable[[], mujoco.MjModel] = field(repr=False, compare=False)
+    build_model: Callable[[RobotModelConfig | None], mujoco.MjModel] = field(repr=False, compare=False)
     xml_path: str  # source model file (or "builtin:<name>")
     root_body: str  # body with the free joint ("torso")
     frame_skip: int  # physics steps per control step
@@ -55,11 +67,12 @@ class RobotSpec:
         # qpos without x, y (z + quat + D joints) + qvel (6 + D) + one contact value per foot
         return (1 + 4 + self.num_dofs) + (6 + self.num_dofs) + self.num_feet
 
-    def model(self) -> mujoco.MjModel:
-        """The compiled model (compiled once per process; treat it as read-only)."""
-        from vidreward.sim.robots import compiled_model  # the registry imports this module
+    def model(self, models: RobotModelConfig | None = None) -> mujoco.MjModel:
+        """The compiled model (compiled once per process and ``models``; treat it as read-only).
+        ``models`` None: the process's selection (:func:`vidreward.sim.robots.use_models`)."""
+        from vidreward.sim.robots import compiled_model, selected_models  # the registry imports us
 
-        return compiled_model(self.name)
+        return compiled_model(self.name, models or selected_models())
 
     def describe(self) -> str:
         """Plain-text environment description for a language model."""
