@@ -157,7 +157,10 @@ def previous_iter_dir_if_any(wildcards):
 def report_code(wildcards):
     """The page-building code, so edits to it rebuild the pages."""
     return [
-        "vidreward/report/pages.py",
+        "vidreward/report/iteration_page.py",
+        "vidreward/report/markup.py",
+        "vidreward/report/pagefiles.py",
+        "vidreward/report/run_page.py",
         "vidreward/report/plots.py",
         "vidreward/report/templates/iteration.html",
         "vidreward/report/templates/run.html",

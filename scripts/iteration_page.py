@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from vidreward.logutil import stage_log
-from vidreward.report.pages import build_iteration_page
+from vidreward.report.iteration_page import build_iteration_page
 
 with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
     prev = snakemake.params.prev_iter_dir

@@ -129,11 +129,11 @@ def trained(tmp_path_factory):
 
 
 def test_training_that_fails_midway_leaves_the_previous_outputs(trained, monkeypatch):
-    from vidreward.train import ppo
+    from vidreward.train import monitor
 
     reward, out = trained
     before = hashes(out, TRAIN_OUTPUTS)
-    original = ppo._TrainMonitor.after_print_stats
+    original = monitor.TrainMonitor.after_print_stats
 
     def fail_at_epoch_2(self, frame, epoch_num, total_time):
         original(self, frame, epoch_num, total_time)  # epoch 1 row and events are written
@@ -141,7 +141,7 @@ def test_training_that_fails_midway_leaves_the_previous_outputs(trained, monkeyp
             assert self.log_path.exists() and self.log_path.name != "train_log.csv"
             raise Boom("killed mid-training")
 
-    monkeypatch.setattr(ppo._TrainMonitor, "after_print_stats", fail_at_epoch_2)
+    monkeypatch.setattr(monitor.TrainMonitor, "after_print_stats", fail_at_epoch_2)
     with pytest.raises(Boom):
         train_policy(reward, "ant", tiny_cfg(seed=4, total_env_steps=1024), out)
     assert hashes(out, TRAIN_OUTPUTS) == before

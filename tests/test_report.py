@@ -350,10 +350,10 @@ class FakeClock:
 
 
 def test_page_too_big_for_a_single_file_report_is_named_in_the_log(fake_run, monkeypatch, caplog):
-    import vidreward.report.pages as pages
+    import vidreward.report.pagefiles as pagefiles
 
     root, run_dir, clip = fake_run
-    monkeypatch.setattr(pages, "PAGE_BYTES_LIMIT", 1000)
+    monkeypatch.setattr(pagefiles, "PAGE_BYTES_LIMIT", 1000)
     with caplog.at_level("WARNING", logger="vidreward.report.pages"):
         index = build_iteration_page(run_dir / "iter_0", clip, root / "big", None, "t")
     assert index.is_file()  # still written: the zip report and direct opening have no cap

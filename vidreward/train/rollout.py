@@ -21,13 +21,8 @@ from vidreward.fsutil import Staged
 from vidreward.layout import ITERATION_FILES
 from vidreward.reward.loader import load_checked_reward
 from vidreward.train.config import TrainConfig
-from vidreward.train.ppo import (
-    Runner,
-    checkpoint_meta,
-    load_checkpoint,
-    rl_games_params,
-    seed_everything,
-)
+from vidreward.train.checkpoint import checkpoint_meta, load_checkpoint
+from vidreward.train.rlgames import Runner, rl_games_params, seed_everything
 from vidreward.train.vecenv import SimVecEnv, quiet_rl_games
 
 TRAJECTORY_FILE = ITERATION_FILES["trajectory"]
@@ -95,78 +90,97 @@ def _replay_and_render(policy_path: Path, reward_path: Path, reward_fn: Any, rob
     from vidreward.sim import make_sim
     from vidreward.sim.render import render_video
 
-    action_dim = int(spec.action_dim)
     sim = make_sim(robot, 1, seed=seed, max_episode_steps=cfg.max_episode_steps)
     try:
         env = SimVecEnv(sim, reward_fn, str(reward_path), seed=seed)
-        params = rl_games_params(cfg.__class__(**{**cfg.to_dict(), "num_envs": 1, "horizon": 1,
-                                                  "minibatch_size": 1, "seed": seed}),
-                                 robot, env_name="vidreward_rollout",
-                                 train_dir=out_dir, env_info=env.get_env_info())
-        prev_threads = torch.get_num_threads()
-        with contextlib.redirect_stdout(io.StringIO()), quiet_rl_games():  # rl-games' noise
-            runner = Runner()
-            runner.load({"params": params})
-            seed_everything(seed)
-            player = runner.create_player()
-            player.restore(str(policy_path))
-        torch.set_num_threads(prev_threads)
-        player.has_batch_dimension = True
-
+        player = _make_player(policy_path, robot, cfg, seed, out_dir, env)
         dt = float(spec.dt)
-        records: dict[str, list[np.ndarray]] = {k: [] for k in TRAJECTORY_FIELDS}
-        comp_records: dict[str, list[float]] = {}
-        qpos_frames: list[np.ndarray] = []
-        total_reward = 0.0
-        terminated = truncated = False
-        obs = sim.reset(seed)
-        for _ in range(steps):
-            action = player.get_action(obs, is_deterministic=True).reshape(1, action_dim)
-            res = sim.step(action.to(torch.float32))
-            reward, comps = env.compute_reward(res.state)
-            state = res.state
-            for k in TRAJECTORY_FIELDS:
-                records[k].append(_row0(state[k]))
-            for name, value in comps.items():
-                comp_records.setdefault(name, []).append(float(value.reshape(-1)[0]))
-            total_reward += float(reward[0])
-            qpos_frames.append(np.asarray(sim.qpos_qvel()[0][0], dtype=np.float64).copy())
-            terminated = bool(res.terminated[0])
-            truncated = bool(res.truncated[0]) and not terminated
-            if terminated or truncated:
-                break
-            obs = res.obs
-
-        T = len(qpos_frames)
-        arrays: dict[str, Any] = {
-            "dt": np.float64(dt),
-            "robot": np.str_(robot),
-            "t": np.arange(1, T + 1, dtype=np.float64) * dt,
-        }
-        for k in TRAJECTORY_FIELDS:
-            arrays[k] = np.stack(records[k]).astype(np.float32)
-        for name, values in comp_records.items():
-            arrays[f"reward_{name}"] = np.asarray(values, dtype=np.float32)
-        np.savez(traj_out, **arrays)
+        played = _play(sim, env, player, steps, seed, int(spec.action_dim))
+        np.savez(traj_out, **_trajectory_arrays(played, robot, dt))
     finally:
         sim.close()
 
+    T = len(played["qpos_frames"])
     video_fps = float(fps) if fps is not None else 1.0 / dt
     t0 = time.perf_counter()
-    info = render_video(robot, np.stack(qpos_frames), video_out, video_fps, size=render_size,
-                        camera=camera)
+    info = render_video(robot, np.stack(played["qpos_frames"]), video_out, video_fps,
+                        size=render_size, camera=camera)
     render_wall = time.perf_counter() - t0
     return {
         "steps": T,
-        "total_reward": total_reward,
-        "components": {name: float(np.sum(v)) for name, v in comp_records.items()},
-        "terminated": terminated,
-        "truncated": truncated,
+        "total_reward": played["total_reward"],
+        "components": {name: float(np.sum(v)) for name, v in played["components"].items()},
+        "terminated": played["terminated"],
+        "truncated": played["truncated"],
         "dt": dt,
         "video_fps": video_fps,
         "render_fps": float(info.get("render_fps", T / render_wall if render_wall > 0 else 0.0)),
         "frames": int(info.get("frames", T)),
     }
+
+
+def _make_player(policy_path: Path, robot: str, cfg: TrainConfig, seed: int, out_dir: Path,
+                 env: SimVecEnv) -> Any:
+    """An rl-games player for one env, restored from ``policy_path``."""
+    params = rl_games_params(cfg.__class__(**{**cfg.to_dict(), "num_envs": 1, "horizon": 1,
+                                              "minibatch_size": 1, "seed": seed}),
+                             robot, env_name="vidreward_rollout",
+                             train_dir=out_dir, env_info=env.get_env_info())
+    prev_threads = torch.get_num_threads()
+    with contextlib.redirect_stdout(io.StringIO()), quiet_rl_games():  # rl-games' noise
+        runner = Runner()
+        runner.load({"params": params})
+        seed_everything(seed)
+        player = runner.create_player()
+        player.restore(str(policy_path))
+    torch.set_num_threads(prev_threads)
+    player.has_batch_dimension = True
+    return player
+
+
+def _play(sim: Any, env: SimVecEnv, player: Any, steps: int, seed: int,
+          action_dim: int) -> dict[str, Any]:
+    """Up to ``steps`` deterministic control steps of env 0: the recorded state fields, reward
+    components, qpos frames, total reward and how the episode ended."""
+    records: dict[str, list[np.ndarray]] = {k: [] for k in TRAJECTORY_FIELDS}
+    comp_records: dict[str, list[float]] = {}
+    qpos_frames: list[np.ndarray] = []
+    total_reward = 0.0
+    terminated = truncated = False
+    obs = sim.reset(seed)
+    for _ in range(steps):
+        action = player.get_action(obs, is_deterministic=True).reshape(1, action_dim)
+        res = sim.step(action.to(torch.float32))
+        reward, comps = env.compute_reward(res.state)
+        state = res.state
+        for k in TRAJECTORY_FIELDS:
+            records[k].append(_row0(state[k]))
+        for name, value in comps.items():
+            comp_records.setdefault(name, []).append(float(value.reshape(-1)[0]))
+        total_reward += float(reward[0])
+        qpos_frames.append(np.asarray(sim.qpos_qvel()[0][0], dtype=np.float64).copy())
+        terminated = bool(res.terminated[0])
+        truncated = bool(res.truncated[0]) and not terminated
+        if terminated or truncated:
+            break
+        obs = res.obs
+    return {"records": records, "components": comp_records, "qpos_frames": qpos_frames,
+            "total_reward": total_reward, "terminated": terminated, "truncated": truncated}
+
+
+def _trajectory_arrays(played: dict[str, Any], robot: str, dt: float) -> dict[str, Any]:
+    """The arrays of ``trajectory.npz`` (the trajectory contract) from what :func:`_play` recorded."""
+    T = len(played["qpos_frames"])
+    arrays: dict[str, Any] = {
+        "dt": np.float64(dt),
+        "robot": np.str_(robot),
+        "t": np.arange(1, T + 1, dtype=np.float64) * dt,
+    }
+    for k in TRAJECTORY_FIELDS:
+        arrays[k] = np.stack(played["records"][k]).astype(np.float32)
+    for name, values in played["components"].items():
+        arrays[f"reward_{name}"] = np.asarray(values, dtype=np.float32)
+    return arrays
 
 
 def _row0(value: Any) -> np.ndarray:
