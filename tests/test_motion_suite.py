@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from vidreward.perception import suite
+from vidreward.perception.suite.kinematics import look_mat, rotz
 from vidreward.video.io import read_video
 
 SIZE = (160, 120)
@@ -165,7 +166,7 @@ def test_quadruped_feet_planted_in_stance(written):
     with np.load(out / "quad_walk_fixed_plain.truth.npz") as z:
         fh, rel, root, yaw = z["foot_heights"], z["foot_rel"], z["root_pos"], z["yaw"]
     assert fh.min() > -1e-3 and fh.max() > 0.04  # on the floor, lifted in swing
-    world = root[:, None] + np.einsum("tij,tfj->tfi", suite._rotz(yaw), rel)
+    world = root[:, None] + np.einsum("tij,tfj->tfi", rotz(yaw), rel)
     stance = (fh[1:] < 1e-3) & (fh[:-1] < 1e-3)
     slip = np.linalg.norm(world[1:, :, :2] - world[:-1, :, :2], axis=2)[stance]
     assert stance.mean() > 0.5 and slip.max() < 1e-3
@@ -181,7 +182,7 @@ def test_motion_truth_on_synthetic_kinematics():
     root[:, :2] = 0.5 * t[:, None] * d
     root[:, 2] = 0.4 + 0.05 * np.sin(2 * np.pi * 2.0 * t)
     yaw = np.full(n, math.pi / 4)
-    cam = suite._look_mat(np.array([-d[1], d[0], -0.5]))
+    cam = look_mat(np.array([-d[1], d[0], -0.5]))
     cam_mat = np.repeat(cam[None], n, 0)
     feet = np.zeros((n, 4))
     up = (t * 2.0) % 1 > 0.6  # all four feet up about a third of the time

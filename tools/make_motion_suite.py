@@ -6,7 +6,7 @@ Usage:
     python tools/make_motion_suite.py --extract-mocap [--motion-dir data/motion]
 
 Each clip gets ``<name>.mp4``, ``<name>.truth.json`` (the truth contract, documented in
-vidreward/perception/suite.py) and ``<name>.truth.npz`` (per-frame world trajectory).
+vidreward/perception/suite/) and ``<name>.truth.npz`` (per-frame world trajectory).
 
 ``--extract-mocap`` regenerates the shipped human motion in ``data/motion/*.npz`` from the CMU BVH
 files of Debian's ``assimp-testmodels`` package (needed only for that step, never at run time):
