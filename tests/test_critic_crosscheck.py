@@ -143,3 +143,26 @@ def test_cross_check_units_direction_and_unknowns():
     # a bounce on one side only: its frequency is not compared
     _, record = cross_check(dict(video, bounce_amplitude=0.0, bounce_frequency=0.0), {}, None, traj, diag, BL)
     assert record["bounce_amplitude"]["agree"] is False and record["bounce_frequency"]["agree"] is None
+
+
+@pytest.mark.parametrize("video_height", [0.7, None])
+def test_posture_problem_says_where_the_robot_value_was_seen(video_height):
+    """The robot's height ratio is described as the rollout video shows it (relative to its
+    tallest pose there) when it came from the video, as the trajectory's torso height relative to
+    standing height otherwise."""
+    from vidreward.critic.checks import compare
+    from vidreward.critic.reward_terms import RewardTerms
+
+    expert = {"speed": 0.3, "bounce_amplitude": 0.0, "bounce_frequency": 0.0,
+              "airborne_fraction": 0.0, "height_ratio": 0.95}
+    robot = dict(expert, height_ratio=0.7)
+    crit = Critique(backend="analytic", crosscheck={"height_ratio": {
+        "video": video_height, "trajectory": 0.7, "agree": None if video_height is None else True, "note": ""}})
+    compare(crit, expert, robot, {"forward_speed_mps": 0.3 * BL, "lateral_speed_mps": 0.0, "lateral_speed_body": 0.0},
+            RewardTerms(), BL, SH)
+    text = next(i.text for i in crit.problems if i.component == "height")
+    if video_height is None:
+        assert text.startswith("The robot's median torso height is 0.70 of standing height")
+    else:
+        assert text.startswith("In its rollout video the robot's typical height is 0.70 of its tallest")
+    assert f"(= {0.95 * SH:.3f} m for this robot)" in text

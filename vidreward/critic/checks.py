@@ -207,9 +207,12 @@ def _check_posture(c: Comparison) -> None:
     if not abs(r["height_ratio"] - e["height_ratio"]) > HEIGHT_ABS:
         return
     target_h = e["height_ratio"] * c.standing_height
+    if c.crit.crosscheck.get("height_ratio", {}).get("video") is not None:
+        seen = f"In its rollout video the robot's typical height is {r['height_ratio']:.2f} of its tallest"
+    else:
+        seen = f"The robot's median torso height is {r['height_ratio']:.2f} of standing height"
     c.problem(
-        f"The robot's median torso height is {r['height_ratio']:.2f} of standing height; the "
-        f"expert's typical posture is {e['height_ratio']:.2f} of full height "
+        f"{seen}; the expert's typical posture is {e['height_ratio']:.2f} of full height "
         f"(= {target_h:.3f} m for this robot).", "height")
     expert_bounces = e["bounce_amplitude"] >= BOUNCE_MIN
     bounce_sets_height = expert_bounces and ("vertical_bounce" in c.terms.names or any(
