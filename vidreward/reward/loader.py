@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 import torch
 
 from vidreward.errors import RewardCodeError
+from vidreward.layout import ITERATION_FILES
 from vidreward.reward.restricted import REWARD_FUNCTION, check_component_names, exec_reward, string_literals
 from vidreward.sim.fields import STATE_FIELD_NAMES
 
@@ -83,7 +84,7 @@ def load_reward_file(path: str | Path) -> RewardFunction:
 
 def validation_record_path(reward_path: str | Path) -> Path:
     """``reward_validation.json`` beside ``reward.py``."""
-    return Path(reward_path).with_name("reward_validation.json")
+    return Path(reward_path).with_name(ITERATION_FILES["validation"])
 
 
 def load_checked_reward(path: str | Path, robot: str, num_envs: int | None = None) -> tuple[RewardFunction, dict[str, Any]]:

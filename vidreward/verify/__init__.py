@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 
 from vidreward.fsutil import dir_files, relative_posix
+from vidreward.layout import ITERATION_FILES
 from vidreward.verify.dvc_lock import check_dvc_lock
 from vidreward.verify.provenance import check_provenance
 from vidreward.verify.result import Check, VerifyError, VerifyResult, resolve_path
@@ -48,7 +49,7 @@ def _unrecorded(run_dir: Path, repo_root: Path, covered: list[Path]) -> list[Che
     covered_set = set(covered)
     for rel, full in dir_files(run_dir):
         first = rel.split("/", 1)[0]
-        if first in NOT_ARTIFACTS or full.name == "provenance.json":
+        if first in NOT_ARTIFACTS or full.name == ITERATION_FILES["provenance"]:
             continue
         resolved = full.resolve()
         if resolved in covered_set or any(p in covered_set for p in resolved.parents):
@@ -78,7 +79,7 @@ def verify_run(run_dir: Path, repo_root: Path, dvc_lock: Path | None,
         raise VerifyError(f"{run_dir}: run directory does not exist")
     result = VerifyResult(run_dir=relative_posix(run_dir, repo_root))
 
-    prov_files = sorted(p for p in run_dir.rglob("provenance.json")
+    prov_files = sorted(p for p in run_dir.rglob(ITERATION_FILES["provenance"])
                         if p.relative_to(run_dir).parts[0] not in NOT_ARTIFACTS)
     if not prov_files:
         raise VerifyError(f"{run_dir}: no provenance.json found; is the run finished?")
