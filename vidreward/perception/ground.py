@@ -31,14 +31,12 @@ class GroundTrack:
     t: np.ndarray
     found: np.ndarray
     foot_ref: np.ndarray  # [T, 2]
-    centroid_ref: np.ndarray  # [T, 2]
     size_ref: np.ndarray  # [T] body length in reference pixels (per frame)
     body_px: float
     x_bl: np.ndarray  # lateral position, body lengths
     y_bl: np.ndarray  # depth, body lengths
     height_bl: np.ndarray  # centroid height above the ground line, body lengths
     clearance_bl: np.ndarray  # lowest point above the ground line, body lengths
-    top_bl: np.ndarray  # highest point above the ground line, body lengths
     camera_shift: np.ndarray  # [T, 2] image motion of the background per frame (pixels)
 
 
@@ -48,7 +46,7 @@ def ground_track(camera: CameraMotion, track: SubjectTrack, fps: float, shape: t
     pixels per clip pixel.
 
     Positions on the ground (foot point, lateral and depth position) are mapped into the
-    reference view, where the camera's motion is removed. Heights (clearance, centre and top of
+    reference view, where the camera's motion is removed. Heights (clearance and centre of
     the subject above the ground) are offsets of an upright body, which the ground-plane mapping
     would distort when the camera moves along its line of sight: they are measured in the frame's
     own pixels, against the subject's size in that frame, with the ground line brought back from
@@ -59,14 +57,12 @@ def ground_track(camera: CameraMotion, track: SubjectTrack, fps: float, shape: t
     t = np.arange(n) / float(fps)
     found = track.found
     foot = np.full((n, 2), np.nan)
-    cent = np.full((n, 2), np.nan)
     scale = np.full(n, np.nan)
     vscale = np.full(n, np.nan)
     long_side = np.full(n, np.nan)
     for i in np.nonzero(found)[0]:
         hom = camera.to_reference[i]
         foot[i] = map_points(hom, track.bottom_centre[i])
-        cent[i] = map_points(hom, track.centroid[i])
         scale[i] = local_scale(hom, track.bottom_centre[i])
         vscale[i] = local_scale(hom, track.bottom_centre[i], axis=1)
         long_side[i] = max(track.width[i], track.height[i]) * scale[i]
@@ -89,12 +85,11 @@ def ground_track(camera: CameraMotion, track: SubjectTrack, fps: float, shape: t
     clearance = (ground - foot[:, 1]) / vscale / s_frame
     bottom = track.box[:, 3]
     height_bl = clearance + (bottom - track.centroid[:, 1]) / s_frame
-    top_bl = clearance + (bottom - track.box[:, 1]) / s_frame
     shift = np.zeros((n, 2))
     centre = np.array([w / 2.0, h / 2.0])
     for i in range(1, n):
         shift[i] = map_points(camera.pair[i], centre) - centre
-    return GroundTrack(t, found, foot, cent, s, body_px, x_bl, y_bl, height_bl, clearance, top_bl, shift)
+    return GroundTrack(t, found, foot, s, body_px, x_bl, y_bl, height_bl, clearance, shift)
 
 
 def ground_line(foot_y: np.ndarray, fps: float) -> np.ndarray:

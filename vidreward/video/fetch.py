@@ -23,11 +23,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from vidreward import layout
 from vidreward.errors import ClipError
 from vidreward.fsutil import atomic_file, sha256_file
 from vidreward.video.io import probe_video
 
-SHIPPED_DIR = Path(__file__).resolve().parents[2] / "data" / "shipped"
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / layout.SHIPPED_DIR  # of this checkout
 KINDS = ("url", "file", "shipped")
 _URL_KEYS = {"url", "start", "end"}
 
