@@ -253,7 +253,7 @@ def test_rewriter_initial_and_cached_rerun(lm_server, tmp_path, key, env_context
     assert rerun.initial(task, env_context) == GOOD_CODE
     assert lm_server.count == 2
     assert sorted(p.name.split("-")[0] for p in (tmp_path / "lm").glob("*.json")) == [
-        "rewriter_initial_try1", "rewriter_initial_try2"]
+        "rewriter_initial_sample1_try1", "rewriter_initial_sample1_try2"]
 
 
 # -- single-model ablation --------------------------------------------------------------------------
@@ -275,7 +275,7 @@ def test_single_model_rewriter_sees_both_videos(lm_server, tmp_path, key, clips,
     assert "Walk like the spider." in text and "forward_velocity: flat" in text
     assert "'finite' check" in lm_server.requests[1].all_text()
     assert (out / "storyboard" / "expert_00.png").is_file() and (out / "storyboard" / "robot_contact_sheet.png").is_file()
-    assert len(list((out / "lm").glob("rewriter_single_rewrite_try*.json"))) == 2
+    assert len(list((out / "lm").glob("rewriter_single_rewrite_sample1_try*.json"))) == 2
 
 
 def test_single_model_initial_with_expert_clip_and_missing_videos(lm_server, tmp_path, key, clips, env_context):

@@ -1,6 +1,7 @@
 """Chat-completions client for any OpenAI-compatible endpoint, with a request cache.
 
-Every request is normalised and hashed (see ``vidreward.lm.cache``). Depending on
+Every request is normalised and hashed (see ``vidreward.lm.cache``; model, messages, temperature,
+max_tokens and, when given, the sampling ``seed``). Depending on
 ``LMConfig.cache_mode`` the answer comes from ``cache_dir/<hash>.json`` (zero network calls) or from
 the endpoint through the official ``openai`` client. Timeouts, connection errors, 408, 429 and 5xx
 are retried with bounded exponential back-off (tenacity); other 4xx answers fail at once. Each record
@@ -111,11 +112,15 @@ class LMClient:
         messages: list[dict[str, Any]],
         images: Sequence[bytes | str] = (),
         purpose: str = "chat",
+        seed: int | None = None,
     ) -> LMResponse:
         """Send ``messages`` (OpenAI chat format) and return the answer.
 
         ``images`` (PNG bytes or data URLs) are appended as image parts to the last user message.
         ``purpose`` names the copy written to ``record_dir`` (``<purpose>-<hash16>.json``).
+        ``seed`` (optional) is sent as the request's sampling ``seed`` and is part of the request
+        hash, so samples of one prompt drawn with different seeds are different cache records; a
+        request without a seed hashes as it did before seeds existed.
         """
         messages = self._with_images(messages, images)
         normalised = {
@@ -125,6 +130,10 @@ class LMClient:
             "temperature": self.cfg.temperature,
             "max_tokens": self.cfg.max_tokens,
         }
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, int):
+                raise LMError(f"LMClient.chat: seed must be an integer or None (got {seed!r})")
+            normalised["seed"] = seed
         req_hash = request_hash(normalised)
         mode = self.cfg.cache_mode
 
@@ -132,10 +141,11 @@ class LMClient:
         cached = record is not None
         if record is None:
             if mode == "replay":
+                seed_note = f", seed {seed}" if seed is not None else ""
                 raise LMError(
                     f"cache_mode 'replay': no cached answer for request {req_hash} in "
-                    f"{self.cache.cache_dir} (model {self.cfg.model!r}, purpose {purpose!r}); nothing was "
-                    f"sent to {self.endpoint}. Run once with cache_mode 'record' to fill the cache."
+                    f"{self.cache.cache_dir} (model {self.cfg.model!r}, purpose {purpose!r}{seed_note}); "
+                    f"nothing was sent to {self.endpoint}. Run once with cache_mode 'record' to fill the cache."
                 )
             record = self._call(messages, normalised, req_hash, purpose)
             if mode == "record":
@@ -232,11 +242,13 @@ class LMClient:
             nonlocal attempts
             attempts += 1
             self.network_calls += 1
+            extra = {"seed": normalised["seed"]} if normalised.get("seed") is not None else {}
             return client.chat.completions.create(
                 model=cfg.model,
                 messages=messages,
                 temperature=cfg.temperature,
                 max_tokens=cfg.max_tokens,
+                **extra,
             )
 
         retrying = self._retrying(purpose)

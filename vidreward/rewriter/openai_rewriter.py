@@ -1,28 +1,47 @@
 """Rewriter backend: a language model at an OpenAI-compatible endpoint writes the reward code.
 
 The prompt carries the rules for reward code, the environment context, the previous reward, the
-critic's four-part feedback and compact per-component training statistics (Eureka-style
-reflection). The code is extracted from the answer and validated
-(:func:`vidreward.reward.validate.validate_reward_code`); when extraction or validation fails, the
-error is appended to the conversation and the model asked again, up to ``LMConfig.max_tries``
-answers. If every answer fails, ``RewardCodeError`` lists each try's error and nothing is returned,
-so the caller keeps the previous artifacts intact.
+critic's four-part feedback, compact per-component training statistics (Eureka-style reflection)
+and the search history (every earlier candidate, what it changed and how it scored). The code is
+extracted from the answer and validated (:func:`vidreward.reward.validate.validate_reward_code`);
+when extraction or validation fails, the error is appended to the conversation and the model asked
+again, up to ``LMConfig.max_tries`` answers. If every answer fails, ``RewardCodeError`` lists each
+try's error and nothing is returned, so the caller keeps the previous artifacts intact.
+
+K candidates (:meth:`OpenAIRewriter.propose_initial`, :meth:`OpenAIRewriter.propose_rewrites`):
+each candidate is a *sample*, its own conversation sent with the configured temperature and its own
+``seed`` (``CodeWriter.seed_base + draw``, draw 0, 1, 2, ...; the seed is part of the request hash,
+so the LM cache keeps samples apart and a rerun replays the same K). A sample whose code is a
+duplicate (:func:`vidreward.rewriter.base.code_digest`) of an earlier sample of the call or of a
+candidate in the search history is dropped, and so is a sample that stays invalid after its tries;
+another seed is drawn instead, up to ``2K + 2`` samples. Fewer than K distinct valid candidates then
+is a ``RewardCodeError`` naming the model, the endpoint, K and how many were distinct.
+K > 1 with temperature 0 is a ``ConfigError`` before any request: greedy decoding gives the same
+answer for every seed, so the samples would all be duplicates.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ast
+import os
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from vidreward.critic.base import Critique
-from vidreward.errors import RewardCodeError
+from vidreward.errors import ConfigError, RewardCodeError
 from vidreward.lm import render_prompt
 from vidreward.lm.client import LMClient
 from vidreward.lm.config import LMConfig
-from vidreward.rewriter.base import RewriteVideos, TaskSpec
+from vidreward.rewriter.base import Proposal, RewriteVideos, SearchHistory, TaskSpec, code_digest
 from vidreward.rewriter.extract import extract_code
 from vidreward.sim.fields import STATE_FIELDS
+
+NO_HISTORY = "(no earlier candidates)"
+"""What the prompts show in place of the search history when there is none."""
+
+LABEL_MAX_CHARS = 120
 
 
 def state_field_list(indent: str = "     ") -> str:
@@ -38,6 +57,90 @@ def critique_text(critique: Critique) -> str:
     return "\n".join(lines).strip()
 
 
+def history_text(history: SearchHistory | None) -> str:
+    """The search history as the prompts show it: its Markdown table, or :data:`NO_HISTORY`."""
+    text = history.to_markdown().strip() if history is not None else ""
+    return text or NO_HISTORY
+
+
+def returned_components(code: str) -> list[str] | None:
+    """Component names of ``compute_reward``'s returned dict when the code spells them out (a dict
+    literal with string keys returned directly or through a local name, plus ``d["name"] = ...``
+    assignments); None when they cannot be read without running the code."""
+    try:
+        tree = ast.parse(code or "")
+    except (SyntaxError, ValueError):
+        return None
+    func = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "compute_reward"), None)
+    if func is None:
+        return None
+
+    def literal_keys(node: ast.AST) -> list[str] | None:
+        if isinstance(node, ast.Dict) and all(
+            isinstance(k, ast.Constant) and isinstance(k.value, str) for k in node.keys
+        ):
+            return [k.value for k in node.keys]  # type: ignore[union-attr]
+        return None
+
+    for ret in (n for n in ast.walk(func) if isinstance(n, ast.Return)):
+        value = ret.value
+        if not (isinstance(value, ast.Tuple) and len(value.elts) == 2):
+            continue
+        comps = value.elts[1]
+        keys = literal_keys(comps)
+        if keys is not None:
+            return keys
+        if isinstance(comps, ast.Name):
+            names: list[str] = []
+            found = False
+            for node in ast.walk(func):
+                if isinstance(node, ast.Assign):
+                    for target in node.targets:
+                        if isinstance(target, ast.Name) and target.id == comps.id:
+                            got = literal_keys(node.value)
+                            if got is None:
+                                return None
+                            names += got
+                            found = True
+                        elif (
+                            isinstance(target, ast.Subscript)
+                            and isinstance(target.value, ast.Name)
+                            and target.value.id == comps.id
+                            and isinstance(target.slice, ast.Constant)
+                            and isinstance(target.slice.value, str)
+                        ):
+                            names.append(target.slice.value)
+            if found:
+                return list(dict.fromkeys(names))
+    return None
+
+
+def _clean_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "", str(name))[:40]
+
+
+def sample_label(
+    sample: int, seed: int, components: Iterable[str] | None, previous: Iterable[str] | None = None
+) -> str:
+    """One line naming a sample and what its code returns: ``sample 2 (seed 1001): a, b; +b -c``
+    (the ``+``/``-`` part against the ``previous`` reward's components when both are known).
+    Component names are reduced to identifier characters and the line to
+    :data:`LABEL_MAX_CHARS` characters, so no raw model text reaches tables or prompts."""
+    label = f"sample {sample} (seed {seed})"
+    comps = [c for c in (_clean_name(c) for c in (components or [])) if c]
+    if comps:
+        label += ": " + ", ".join(comps)
+        if previous is not None:
+            prev = [c for c in (_clean_name(c) for c in previous) if c]
+            added = [c for c in comps if c not in prev]
+            removed = [c for c in prev if c not in comps]
+            diff = " ".join([f"+{c}" for c in added] + [f"-{c}" for c in removed])
+            label += f"; {diff}" if diff else "; same components"
+    if len(label) > LABEL_MAX_CHARS:
+        label = label[: LABEL_MAX_CHARS - 3].rstrip(" ,;") + "..."
+    return label
+
+
 @dataclass
 class TryRecord:
     """One answer of the model and what became of it."""
@@ -46,10 +149,27 @@ class TryRecord:
     request_hash: str
     check: str | None  # None when the code passed validation
     error: str | None
+    sample: int = 1
+    seed: int | None = None
+
+
+@dataclass
+class SampleRecord:
+    """One sample of a :meth:`CodeWriter.propose` call: its seed, its tries and its outcome
+    (``accepted``, ``duplicate`` of an earlier sample or of the history, or ``invalid``)."""
+
+    sample: int
+    seed: int
+    outcome: str
+    tries: list[TryRecord] = field(default_factory=list)
+    digest: str | None = None
 
 
 class CodeWriter:
     """Ask a model for reward code until an answer validates (shared by the rewriter backends)."""
+
+    seed_base = 1000
+    """Seed of the first sample of every call; draw ``j`` is sent with ``seed_base + j``."""
 
     def __init__(
         self,
@@ -63,58 +183,161 @@ class CodeWriter:
         self.validate_timeout_s = validate_timeout_s
         self.validate_memory_mb = validate_memory_mb
         self.tries: list[TryRecord] = []
+        self.samples: list[SampleRecord] = []
         self.last_report: Any = None
 
     def generate(
         self, messages: list[dict[str, Any]], kind: str, robot: str, record_dir: Path | None = None
     ) -> str:
-        """Valid reward code for ``robot`` from the model; ``RewardCodeError`` listing every try if
-        none is valid."""
+        """Valid reward code for ``robot`` from the model (one sample); ``RewardCodeError`` listing
+        every try if none is valid."""
+        return self.propose(messages, kind, robot, 1, record_dir=record_dir, max_draws=1)[0].code
+
+    @staticmethod
+    def max_draws_for(k: int) -> int:
+        """How many samples a call for ``k`` candidates may draw: ``2k + 2``."""
+        return 2 * k + 2
+
+    def check_k(self, k: int, who: str) -> None:
+        """``ConfigError`` when ``k`` is not a positive integer, or when k > 1 at temperature 0."""
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ConfigError(f"{who}: the number of reward candidates k must be an integer >= 1 (got {k!r})")
+        if k > 1 and self.cfg.temperature <= 0:
+            raise ConfigError(
+                f"{who}: {k} reward candidates were asked of {self.cfg.model!r} with temperature "
+                f"{self.cfg.temperature}; at temperature 0 every seed gives the same answer, so the "
+                f"candidates would all be duplicates. Set the rewriter's temperature above 0 "
+                f"(0.7-1.0 gives varied candidates) or ask for one candidate."
+            )
+
+    def propose(
+        self,
+        messages: list[dict[str, Any]],
+        kind: str,
+        robot: str,
+        k: int,
+        exclude: Iterable[str] = (),
+        record_dir: Path | None = None,
+        max_draws: int | None = None,
+        label: Callable[[int, int, str, Any], str] | None = None,
+    ) -> list[Proposal]:
+        """``k`` distinct valid reward candidates for ``robot``, each from its own sample of the
+        conversation ``messages`` (see the module docstring). ``exclude`` holds the
+        :func:`code_digest` of candidates already tried; ``label(sample, seed, code, report)``
+        writes each proposal's label (default :func:`sample_label` of the validated components)."""
         from vidreward.reward.validate import validate_reward_code
 
+        self.check_k(k, f"rewriter {kind!r}")
         record_dir = record_dir if record_dir is not None else self.record_dir
+        max_draws = self.max_draws_for(k) if max_draws is None else max(int(max_draws), k)
+        excluded = set(exclude)
+        seen: set[str] = set()
+        proposals: list[Proposal] = []
         self.tries = []
+        self.samples = []
         self.last_report = None
-        messages = list(messages)
         max_tries = self.cfg.max_tries
         with LMClient(self.cfg, record_dir=record_dir) as client:
-            for attempt in range(1, max_tries + 1):
-                resp = client.chat(messages, purpose=f"rewriter_{kind}_try{attempt}")
-                origin = f"answer {attempt}/{max_tries} of {self.cfg.model!r} (request {resp.request_hash[:16]})"
-                try:
-                    code = extract_code(resp.text, source=origin)
-                    report = validate_reward_code(
-                        code,
-                        robot,
-                        origin=origin,
-                        timeout_s=self.validate_timeout_s,
-                        memory_mb=self.validate_memory_mb,
-                    )
-                except RewardCodeError as exc:
-                    self.tries.append(TryRecord(attempt, resp.request_hash, exc.check, str(exc)))
-                    messages = messages + [
-                        {"role": "assistant", "content": resp.text},
-                        {
-                            "role": "user",
-                            "content": render_prompt(
-                                "rewriter_fix",
-                                try_number=attempt,
-                                max_tries=max_tries,
-                                check=exc.check,
-                                error=str(exc),
-                            ),
-                        },
-                    ]
-                    continue
-                self.tries.append(TryRecord(attempt, resp.request_hash, None, None))
-                self.last_report = report
-                return code
             endpoint = client.endpoint
-        listing = "; ".join(f"try {t.attempt} [{t.check}]: {t.error}" for t in self.tries)
-        raise RewardCodeError(
-            f"{self.cfg.model!r} at {endpoint} ({kind} reward for robot {robot!r}): no valid "
-            f"reward code after {max_tries} tries: {listing}",
-            check=self.tries[-1].check or "validation",
+            for draw in range(max_draws):
+                if len(proposals) >= k:
+                    break
+                sample_no = draw + 1
+                seed = self.seed_base + draw
+                record = SampleRecord(sample_no, seed, "invalid")
+                self.samples.append(record)
+                convo = list(messages)
+                for attempt in range(1, max_tries + 1):
+                    resp = client.chat(
+                        convo, purpose=f"rewriter_{kind}_sample{sample_no}_try{attempt}", seed=seed
+                    )
+                    origin = (
+                        f"answer {attempt}/{max_tries} of {self.cfg.model!r} for sample {sample_no} "
+                        f"(seed {seed}, request {resp.request_hash[:16]})"
+                    )
+                    try:
+                        code = extract_code(resp.text, source=origin)
+                        digest = code_digest(code)
+                        if digest in excluded or digest in seen:
+                            where = "the search history" if digest in excluded else "an earlier sample"
+                            try_rec = TryRecord(attempt, resp.request_hash, "duplicate",
+                                                f"same code as {where} (digest {digest[:12]})",
+                                                sample_no, seed)
+                            self.tries.append(try_rec)
+                            record.tries.append(try_rec)
+                            record.outcome = "duplicate"
+                            record.digest = digest
+                            break
+                        report = validate_reward_code(
+                            code,
+                            robot,
+                            origin=origin,
+                            timeout_s=self.validate_timeout_s,
+                            memory_mb=self.validate_memory_mb,
+                        )
+                    except RewardCodeError as exc:
+                        try_rec = TryRecord(attempt, resp.request_hash, exc.check, str(exc), sample_no, seed)
+                        self.tries.append(try_rec)
+                        record.tries.append(try_rec)
+                        convo = convo + [
+                            {"role": "assistant", "content": resp.text},
+                            {
+                                "role": "user",
+                                "content": render_prompt(
+                                    "rewriter_fix",
+                                    try_number=attempt,
+                                    max_tries=max_tries,
+                                    check=exc.check,
+                                    error=str(exc),
+                                ),
+                            },
+                        ]
+                        continue
+                    try_rec = TryRecord(attempt, resp.request_hash, None, None, sample_no, seed)
+                    self.tries.append(try_rec)
+                    record.tries.append(try_rec)
+                    record.outcome = "accepted"
+                    record.digest = digest
+                    seen.add(digest)
+                    text = label(sample_no, seed, code, report) if label else sample_label(
+                        sample_no, seed, getattr(report, "components", None))
+                    proposals.append(Proposal(code=code, label=self._redact(text), report=report))
+                    break
+        if len(proposals) >= k:
+            self.last_report = proposals[0].report
+            return proposals[:k]
+        raise self._too_few(kind, robot, endpoint, k, len(proposals), max_draws)
+
+    def _redact(self, text: str) -> str:
+        key = os.environ.get(self.cfg.api_key_env, "")
+        if key and len(key) >= 4:
+            text = text.replace(key, "[redacted]")
+        return text[:LABEL_MAX_CHARS]
+
+    def _too_few(self, kind: str, robot: str, endpoint: str, k: int, distinct: int, max_draws: int) -> RewardCodeError:
+        where = f"{self.cfg.model!r} at {endpoint} ({kind} reward for robot {robot!r})"
+        invalid = [s for s in self.samples if s.outcome == "invalid"]
+        duplicates = [s for s in self.samples if s.outcome == "duplicate"]
+        checks = [t.check for s in invalid for t in s.tries if t.check]
+        check = checks[-1] if checks else "duplicate"
+        if k == 1 and len(self.samples) == 1 and invalid:
+            listing = "; ".join(f"try {t.attempt} [{t.check}]: {t.error}" for t in invalid[0].tries)
+            return RewardCodeError(
+                f"{where}: no valid reward code after {self.cfg.max_tries} tries: {listing}", check=check
+            )
+        parts = []
+        for s in self.samples:
+            if s.outcome == "invalid":
+                errs = "; ".join(f"try {t.attempt} [{t.check}]: {t.error}" for t in s.tries)
+                parts.append(f"sample {s.sample} (seed {s.seed}) invalid: {errs}")
+            elif s.outcome == "duplicate":
+                parts.append(f"sample {s.sample} (seed {s.seed}) {s.tries[-1].error}")
+        return RewardCodeError(
+            f"{where}: only {distinct} distinct valid reward candidate(s) of K={k} after "
+            f"{len(self.samples)} samples (at most {max_draws} drawn): {len(duplicates)} duplicate(s), "
+            f"{len(invalid)} invalid (temperature {self.cfg.temperature}; a higher temperature gives "
+            f"more varied samples). " + " | ".join(parts),
+            check=check,
         )
 
 
@@ -122,12 +345,15 @@ class OpenAIRewriter:
     """``Rewriter`` backed by a language model; see the module docstring.
 
     ``record_dir`` is where raw requests/answers of this iteration are copied (the iteration's
-    ``lm/`` folder); when it is None and ``videos`` is given to :meth:`rewrite`, ``videos.out_dir/lm``
-    is used. The robot and the task come with each call, as its :class:`TaskSpec`.
+    ``lm/`` folder; one file per answer, ``rewriter_<kind>_sample<n>_try<t>-<hash16>.json``); when it
+    is None and ``videos`` is given to :meth:`rewrite`, ``videos.out_dir/lm`` is used. The robot and
+    the task come with each call, as its :class:`TaskSpec`.
     """
 
     name = "openai"
     system_prompt = "rewriter_system"
+    initial_kind = "initial"
+    rewrite_kind = "rewrite"
 
     def __init__(
         self,
@@ -141,12 +367,17 @@ class OpenAIRewriter:
 
     @property
     def tries(self) -> list[TryRecord]:
-        """The answers of the last call and their validation outcome."""
+        """The answers of the last call (every sample's) and their validation outcome."""
         return self.writer.tries
 
     @property
+    def samples(self) -> list[SampleRecord]:
+        """The samples of the last call: seed, tries and outcome of each."""
+        return self.writer.samples
+
+    @property
     def last_report(self) -> Any:
-        """ValidationReport of the code last returned."""
+        """ValidationReport of the code last returned (the first proposal of a ``propose_*`` call)."""
         return self.writer.last_report
 
     def _system(self, robot: str) -> dict[str, Any]:
@@ -155,12 +386,86 @@ class OpenAIRewriter:
             "content": render_prompt(self.system_prompt, robot=robot, state_fields=state_field_list()),
         }
 
-    def initial(self, task: TaskSpec, env_context: str, expert_clip: Path | None = None) -> str:
+    # -- prompts ------------------------------------------------------------------------------
+
+    def _initial_messages(
+        self, task: TaskSpec, env_context: str, expert_clip: Path | None
+    ) -> list[dict[str, Any]]:
         user = render_prompt(
             "rewriter_initial", task=task.description, robot=task.robot, env_context=env_context.strip()
         )
-        messages = [self._system(task.robot), {"role": "user", "content": user}]
-        return self.writer.generate(messages, "initial", task.robot)
+        return [self._system(task.robot), {"role": "user", "content": user}]
+
+    def _rewrite_messages(
+        self,
+        task: TaskSpec,
+        previous_code: str,
+        critique: Critique,
+        env_context: str,
+        train_stats: str,
+        videos: RewriteVideos | None,
+        history: SearchHistory | None,
+    ) -> tuple[list[dict[str, Any]], Path | None]:
+        """The conversation of a rewrite and the record folder it asks for (None: the writer's)."""
+        user = render_prompt(
+            "rewriter_rewrite",
+            task=task.description,
+            robot=task.robot,
+            env_context=env_context.strip(),
+            previous_code=previous_code.strip(),
+            train_stats=train_stats.strip() or "(no training statistics available)",
+            critique=critique_text(critique),
+            history=history_text(history),
+        )
+        record_dir = None
+        if self.writer.record_dir is None and videos is not None:
+            record_dir = Path(videos.out_dir) / "lm"
+        return [self._system(task.robot), {"role": "user", "content": user}], record_dir
+
+    # -- Rewriter -----------------------------------------------------------------------------
+
+    def propose_initial(
+        self, task: TaskSpec, env_context: str, expert_clip: Path | None, k: int
+    ) -> list[Proposal]:
+        """``k`` distinct iteration-0 candidates, one sample (seed) each."""
+        self.writer.check_k(k, f"rewriter {self.name!r}")
+        messages = self._initial_messages(task, env_context, expert_clip)
+        return self.writer.propose(messages, self.initial_kind, task.robot, k)
+
+    def propose_rewrites(
+        self,
+        task: TaskSpec,
+        previous_code: str,
+        critique: Critique,
+        env_context: str,
+        train_stats: str,
+        videos: RewriteVideos | None,
+        k: int,
+        history: SearchHistory,
+    ) -> list[Proposal]:
+        """``k`` distinct next-iteration candidates, none a candidate of ``history``; the prompt
+        shows ``history``. Each label names the sample and the components added/removed against
+        ``previous_code`` (where both can be read)."""
+        self.writer.check_k(k, f"rewriter {self.name!r}")
+        history = history if history is not None else SearchHistory()
+        messages, record_dir = self._rewrite_messages(
+            task, previous_code, critique, env_context, train_stats, videos, history
+        )
+        previous = returned_components(previous_code)
+
+        def label(sample: int, seed: int, code: str, report: Any) -> str:
+            return sample_label(sample, seed, getattr(report, "components", None), previous)
+
+        return self.writer.propose(
+            messages, self.rewrite_kind, task.robot, k, exclude=history.tried(),
+            record_dir=record_dir, label=label,
+        )
+
+    def initial(self, task: TaskSpec, env_context: str, expert_clip: Path | None = None) -> str:
+        """One candidate, one sample: ``propose_initial(..., k=1)`` without drawing a second seed
+        when the first sample stays invalid."""
+        messages = self._initial_messages(task, env_context, expert_clip)
+        return self.writer.generate(messages, self.initial_kind, task.robot)
 
     def rewrite(
         self,
@@ -171,17 +476,8 @@ class OpenAIRewriter:
         train_stats: str,
         videos: RewriteVideos | None = None,
     ) -> str:
-        user = render_prompt(
-            "rewriter_rewrite",
-            task=task.description,
-            robot=task.robot,
-            env_context=env_context.strip(),
-            previous_code=previous_code.strip(),
-            train_stats=train_stats.strip() or "(no training statistics available)",
-            critique=critique_text(critique),
+        """One candidate, one sample, with an empty search history."""
+        messages, record_dir = self._rewrite_messages(
+            task, previous_code, critique, env_context, train_stats, videos, SearchHistory()
         )
-        record_dir = None
-        if self.writer.record_dir is None and videos is not None:
-            record_dir = Path(videos.out_dir) / "lm"
-        messages = [self._system(task.robot), {"role": "user", "content": user}]
-        return self.writer.generate(messages, "rewrite", task.robot, record_dir)
+        return self.writer.generate(messages, self.rewrite_kind, task.robot, record_dir)

@@ -2,9 +2,11 @@
 
 There is no separate critic: the model sees frames of the expert clip and of the robot's rollout
 (``videos``), the previous reward code, the environment context and the training statistics, and
-answers with the new ``compute_reward`` directly. The ``critique`` argument of :meth:`rewrite` is
-ignored (the ablation has no upper level). Extraction, validation and retries are those of
-:class:`vidreward.rewriter.openai_rewriter.CodeWriter`.
+answers with the new ``compute_reward`` directly; the rewrite prompt also shows the search history.
+The ``critique`` argument of :meth:`rewrite` / ``propose_rewrites`` is ignored (the ablation has no
+upper level). Extraction, validation, retries and the K candidates of ``propose_*`` (one seeded
+sample each, duplicates dropped) are those of :class:`vidreward.rewriter.openai_rewriter.CodeWriter`;
+the storyboards are made once per call and shown to every sample.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from vidreward.errors import ConfigError
 from vidreward.lm import render_prompt
 from vidreward.lm.config import LMConfig
 from vidreward.lm.frames import make_storyboard
-from vidreward.rewriter.base import RewriteVideos, TaskSpec
-from vidreward.rewriter.openai_rewriter import OpenAIRewriter
+from vidreward.rewriter.base import RewriteVideos, SearchHistory, TaskSpec
+from vidreward.rewriter.openai_rewriter import OpenAIRewriter, history_text
 
 
 class SingleModelRewriter(OpenAIRewriter):
@@ -26,11 +28,14 @@ class SingleModelRewriter(OpenAIRewriter):
 
     ``initial``'s ``expert_clip`` (optional) lets it show the expert's frames too; its storyboard
     goes to ``storyboard_dir`` (or ``record_dir/../storyboard``). ``record_dir`` is the iteration's
-    ``lm/`` folder; when None, ``videos.out_dir/lm`` is used in :meth:`rewrite`.
+    ``lm/`` folder; when None, ``videos.out_dir/lm`` is used in :meth:`rewrite` and
+    ``propose_rewrites`` (which need ``videos``).
     """
 
     name = "single_model"
     system_prompt = "single_model_system"
+    initial_kind = "single_initial"
+    rewrite_kind = "single_rewrite"
 
     def __init__(
         self,
@@ -43,7 +48,9 @@ class SingleModelRewriter(OpenAIRewriter):
         super().__init__(cfg, record_dir, validate_timeout_s, validate_memory_mb)
         self.storyboard_dir = Path(storyboard_dir) if storyboard_dir is not None else None
 
-    def initial(self, task: TaskSpec, env_context: str, expert_clip: Path | None = None) -> str:
+    def _initial_messages(
+        self, task: TaskSpec, env_context: str, expert_clip: Path | None
+    ) -> list[dict[str, Any]]:
         after = render_prompt("single_model_initial_after", env_context=env_context.strip())
         if expert_clip is None:
             before = render_prompt("single_model_initial_no_video", task=task.description, robot=task.robot)
@@ -67,22 +74,22 @@ class SingleModelRewriter(OpenAIRewriter):
                 *expert.message_parts(),
                 {"type": "text", "text": after},
             ]
-        messages = [self._system(task.robot), {"role": "user", "content": content}]
-        return self.writer.generate(messages, "single_initial", task.robot)
+        return [self._system(task.robot), {"role": "user", "content": content}]
 
-    def rewrite(
+    def _rewrite_messages(
         self,
         task: TaskSpec,
         previous_code: str,
         critique: Critique,
         env_context: str,
         train_stats: str,
-        videos: RewriteVideos | None = None,
-    ) -> str:
+        videos: RewriteVideos | None,
+        history: SearchHistory | None,
+    ) -> tuple[list[dict[str, Any]], Path | None]:
         if videos is None:
             raise ConfigError(
-                "rewriter backend 'single_model': rewrite() needs videos (expert_clip, rollout_video, "
-                "out_dir) because the single model looks at both clips itself"
+                "rewriter backend 'single_model': rewrite() and propose_rewrites() need videos "
+                "(expert_clip, rollout_video, out_dir) because the single model looks at both clips itself"
             )
         out_dir = Path(videos.out_dir)
         sb_dir = self.storyboard_dir or out_dir / "storyboard"
@@ -116,9 +123,9 @@ class SingleModelRewriter(OpenAIRewriter):
                     env_context=env_context.strip(),
                     previous_code=previous_code.strip(),
                     train_stats=train_stats.strip() or "(no training statistics available)",
+                    history=history_text(history),
                 ),
             },
         ]
         record_dir = None if self.writer.record_dir is not None else out_dir / "lm"
-        messages = [self._system(task.robot), {"role": "user", "content": content}]
-        return self.writer.generate(messages, "single_rewrite", task.robot, record_dir)
+        return [self._system(task.robot), {"role": "user", "content": content}], record_dir
