@@ -1,7 +1,9 @@
 """Build the critic (upper level) and rewriter (lower level) a run's settings ask for.
 
 ``CRITIC_BACKENDS`` and ``REWRITER_BACKENDS`` are the registries the config schema's backend enums
-are generated from; ``LM_BACKENDS`` are the ones that call a language model (``LMConfig``)."""
+are generated from; ``LM_BACKENDS`` are the ones that call a language model (``LMConfig``).
+``oracle`` (the expert from the clip's truth file, the robot from its trajectory: an upper bound
+without perception) is never a default: a run asks for it by name."""
 
 from __future__ import annotations
 
@@ -9,13 +11,14 @@ from pathlib import Path
 
 from vidreward.errors import ConfigError
 
-CRITIC_BACKENDS = ("analytic", "openai", "human")
+CRITIC_BACKENDS = ("analytic", "openai", "human", "oracle")
 REWRITER_BACKENDS = ("analytic", "openai", "single_model")
 LM_BACKENDS = frozenset({"openai", "single_model"})
 
 
-def make_critic(cfg, feedback_path: Path):
-    """The critic of ``cfg`` (a :class:`vidreward.config.CriticConfig`)."""
+def make_critic(cfg, feedback_path: Path, truth_path: Path | str | None = None):
+    """The critic of ``cfg`` (a :class:`vidreward.config.CriticConfig`); ``truth_path`` is the run's
+    clip's truth file (``clips.<clip>.truth``), which the ``oracle`` backend reads."""
     if cfg.backend == "analytic":
         from vidreward.critic.analytic import AnalyticCritic
 
@@ -28,6 +31,13 @@ def make_critic(cfg, feedback_path: Path):
         from vidreward.critic.human import HumanCritic
 
         return HumanCritic(Path(feedback_path))
+    if cfg.backend == "oracle":
+        from vidreward.critic.oracle import OracleCritic
+
+        if truth_path is None:
+            raise ConfigError("config critic.backend: 'oracle' reads the expert's motion from the run's "
+                              "clip's truth file, and the clip declares none (set clips.<clip>.truth)")
+        return OracleCritic(Path(truth_path))
     raise ConfigError(f"config critic.backend: unknown backend {cfg.backend!r}")
 
 

@@ -166,6 +166,7 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
                 f"defined clips: {', '.join(sorted(config['clips']))}"
             )
         RunSettings.from_config(config, name)  # typed sections: train, rollout, critic, rewriter
+        ClipConfig.check_truth(config, name)
     for name in config.get("default_runs", []):
         if name not in config["runs"]:
             raise ConfigError(
@@ -334,6 +335,7 @@ class ClipConfig:
     fps: float = 20
     height: int = 240
     licence: str = "unknown"
+    truth: str | None = None  # the clip's truth file (*.truth.json), which the oracle critic reads
 
     @classmethod
     def from_config(cls, config: dict[str, Any], clip: str) -> "ClipConfig":
@@ -342,10 +344,22 @@ class ClipConfig:
         return cls(name=clip, **copy.deepcopy(config["clips"][clip]))
 
     def to_dict(self) -> dict[str, Any]:
-        """The config entry (for provenance records and fetch sidecars)."""
+        """The config entry (for provenance records and fetch sidecars; ``truth`` only when set)."""
         record = dataclasses.asdict(self)
         record.pop("name")
+        if record["truth"] is None:
+            record.pop("truth")
         return record
+
+    @staticmethod
+    def check_truth(config: dict[str, Any], run: str) -> None:
+        """A run whose critic is the oracle needs its clip to declare ``truth``."""
+        spec = config["runs"][run]
+        if (spec.get("critic") or {}).get("backend") == "oracle" and not config["clips"][spec["clip"]].get("truth"):
+            raise ConfigError(
+                f"config runs.{run}.critic.backend: 'oracle' reads the expert's motion from a truth "
+                f"file, and clip {spec['clip']!r} declares none (set clips.{spec['clip']}.truth)"
+            )
 
 
 def runs_to_build(config: dict[str, Any]) -> list[str]:

@@ -1,0 +1,225 @@
+"""Oracle critic (vidreward.critic.oracle): expert from a truth file, robot from its trajectory;
+its registration (vidreward.backends) and its config (clips.<clip>.truth)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vidreward.backends import CRITIC_BACKENDS, make_critic
+from vidreward.config import ClipConfig, CriticConfig, load_config, validate_config
+from vidreward.critic.base import Critique, CritiqueInput
+from vidreward.critic.motion import descriptors_from_trajectory, robot_dims
+from vidreward.critic.oracle import TRUTH_FIELDS, OracleCritic, read_truth
+from vidreward.errors import ConfigError, CritiqueError
+from vidreward.imitation import imitation_score
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIP = "quad_trot_fixed_cluttered"
+
+
+@pytest.fixture(scope="module")
+def suite_clip(tmp_path_factory) -> tuple[Path, Path]:
+    """A real suite clip and its truth file, written small by the suite's own renderer."""
+    from vidreward.perception import suite
+
+    out = tmp_path_factory.mktemp("suite")
+    suite.write_clip(CLIP, out, size=(64, 48), fps=30.0, seconds=2.0)
+    return out / f"{CLIP}.mp4", out / f"{CLIP}.truth.json"
+
+
+@pytest.fixture(scope="module")
+def ant_trajectory(tmp_path_factory) -> Path:
+    """A short real Ant trajectory (trajectory contract) from the simulator, rhythmic actions."""
+    import torch
+
+    from vidreward.sim import make_sim
+    from vidreward.train.rollout import TRAJECTORY_FIELDS
+
+    sim = make_sim("ant", 1, seed=0)
+    try:
+        sim.reset(0)
+        records: dict[str, list] = {k: [] for k in TRAJECTORY_FIELDS}
+        steps = 120
+        for i in range(steps):
+            phase = 2 * np.pi * 2.0 * i * sim.robot.dt
+            action = torch.full((1, sim.robot.action_dim), 0.8 * float(np.sin(phase)))
+            state = sim.step(action).state
+            for k in TRAJECTORY_FIELDS:
+                records[k].append(np.asarray(state[k][0].detach().cpu().numpy(), np.float32))
+        dt = float(sim.robot.dt)
+    finally:
+        sim.close()
+    path = tmp_path_factory.mktemp("rollout") / "trajectory.npz"
+    np.savez(path, dt=dt, robot="ant", t=np.arange(1, steps + 1) * dt,
+             **{k: np.stack(v) for k, v in records.items()})
+    return path
+
+
+def _input(tmp_path: Path, clip: Path, traj: Path, code: str = "") -> CritiqueInput:
+    return CritiqueInput(expert_clip=clip, rollout_video=tmp_path / "rollout.mp4", trajectory=traj,
+                         reward_code=code, train_log=None, out_dir=tmp_path / "critic", robot="ant")
+
+
+def test_oracle_critique_from_suite_truth_and_real_trajectory(tmp_path, suite_clip, ant_trajectory):
+    clip, truth_path = suite_clip
+    truth = json.loads(truth_path.read_text())["truth"]
+    crit = OracleCritic(truth_path).critique(_input(tmp_path, clip, ant_trajectory))
+    assert crit.backend == "oracle"
+    # the expert's descriptors are exactly the truth's
+    expected = {k: float(truth[f]) for k, f in TRUTH_FIELDS.items()}
+    assert crit.descriptors["expert"] == expected
+    assert crit.descriptors["truth"] == expected
+    # the robot's are the trajectory's, no video (there is no rollout.mp4 at all)
+    robot = descriptors_from_trajectory(ant_trajectory, *robot_dims("ant"))
+    assert crit.descriptors["robot"] == robot
+    assert "robot_video" not in crit.descriptors and not crit.crosscheck
+    assert not (tmp_path / "rollout.mp4").exists() and not (tmp_path / "critic" / "storyboard").exists()
+    # the score travels with the critique
+    score = crit.descriptors["imitation"]["score"]
+    assert score == pytest.approx(imitation_score(expected, robot)) and 0.0 < score < 1.0
+    assert crit.gap is not None and crit.gap > 0
+    # four-part items the analytic rewriter can act on (this rollout does not trot like the clip)
+    assert crit.problems and (crit.rewrite or crit.new)
+    assert any(item.params for section in ("rewrite", "new") for item in getattr(crit, section))
+    # the markdown says first that this is an oracle reading a truth file, not the video
+    md = crit.to_markdown()
+    opening = md.split("\n\n")[1]
+    assert md.startswith("# Critique (oracle)")
+    assert "Oracle critic" in opening and str(truth_path) in opening
+    assert "not measured from the video" in opening
+    assert f"Imitation score {score:.3f}" in opening
+    assert crit.raw_text == md
+
+
+def test_analytic_rewriter_acts_on_the_oracle_items(tmp_path, suite_clip, ant_trajectory):
+    from vidreward.rewriter.analytic import AnalyticRewriter
+    from vidreward.rewriter.base import TaskSpec
+
+    clip, truth_path = suite_clip
+    task = TaskSpec(robot="ant", description="Trot forward like the quadruped in the clip.")
+    rewriter = AnalyticRewriter()
+    code = rewriter.initial(task)
+    crit = OracleCritic(truth_path).critique(_input(tmp_path, clip, ant_trajectory, code))
+    new = rewriter.rewrite(task, code, crit)
+    assert new != code
+    target = next(i.params["target_speed"] for s in ("rewrite", "new") for i in getattr(crit, s)
+                  if i.component == "forward_velocity")
+    assert repr(target) in new or f"{target}" in new
+
+
+def test_oracle_critique_saves_and_reloads(tmp_path, suite_clip, ant_trajectory):
+    clip, truth_path = suite_clip
+    crit = OracleCritic(truth_path).critique(_input(tmp_path, clip, ant_trajectory))
+    crit.save(tmp_path / "critique.json", tmp_path / "critique.md")
+    assert "Oracle critic" in (tmp_path / "critique.md").read_text().split("\n\n")[1]
+    back = Critique.load(tmp_path / "critique.json")
+    assert back.backend == "oracle" and back.descriptors == crit.descriptors
+    assert back.problems == crit.problems and back.rewrite == crit.rewrite
+    # old critique JSON (no imitation entry) still loads
+    old = crit.to_dict()
+    del old["descriptors"]["imitation"]
+    assert Critique.from_dict(old).descriptors.get("imitation") is None
+
+
+def test_oracle_matches_itself_when_truth_is_the_robot(tmp_path, ant_trajectory):
+    robot = descriptors_from_trajectory(ant_trajectory, *robot_dims("ant"))
+    truth_path = tmp_path / "self.truth.json"
+    truth_path.write_text(json.dumps({"truth": {f: robot[k] for k, f in TRUTH_FIELDS.items()}}))
+    crit = OracleCritic(truth_path).critique(_input(tmp_path, tmp_path / "clip.mp4", ant_trajectory))
+    assert crit.descriptors["imitation"]["score"] == pytest.approx(1.0)
+    assert crit.gap == pytest.approx(0.0, abs=1e-12)
+    assert not crit.problems and "no change needed" in crit.to_markdown()
+
+
+def test_descriptors_the_truth_lacks_are_not_compared(tmp_path, ant_trajectory):
+    """Real footage truth (hand-marked) gives only speed and airborne fraction."""
+    truth_path = ROOT / "data" / "motion" / "real" / "vtest_walk_left.truth.json"
+    truth = read_truth(truth_path)
+    assert set(truth.known) == {"speed", "airborne_fraction"}
+    assert set(truth.unknown) == {"bounce_amplitude", "bounce_frequency", "height_ratio"}
+    crit = OracleCritic(truth_path).critique(_input(tmp_path, tmp_path / "clip.mp4", ant_trajectory))
+    robot = crit.descriptors["robot"]
+    for key in truth.unknown:  # the robot's own value stands in: no difference, no item
+        assert crit.descriptors["expert"][key] == robot[key]
+    assert set(crit.descriptors["imitation"]) == {"score", "speed", "airborne_fraction"}
+    assert "height ratio is not compared" in crit.to_markdown()
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "truth file not found"),
+    ("{not json", "cannot read truth file"),
+    ('{"name": "x"}', "no 'truth' object"),
+    ('{"truth": {"airborne_fraction": 0.0}}', "truth.speed_bl_s is missing"),
+    ('{"truth": {"speed_bl_s": null}}', "truth.speed_bl_s is missing"),
+    ('{"truth": {"speed_bl_s": 0.5, "height_ratio": "tall"}}', "truth.height_ratio must be a finite number"),
+])
+def test_truth_file_errors_name_the_file_and_field(tmp_path, content, message):
+    path = tmp_path / "clip.truth.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(CritiqueError) as info:
+        OracleCritic(path)
+    assert message in str(info.value) and str(path) in str(info.value)
+
+
+# ------------------------------------------------------------------------ registration, config
+
+
+def test_registered_and_built_by_make_critic(tmp_path, suite_clip):
+    assert "oracle" in CRITIC_BACKENDS
+    cfg = CriticConfig(backend="oracle")
+    critic = make_critic(cfg, tmp_path / "feedback.md", truth_path=suite_clip[1])
+    assert isinstance(critic, OracleCritic) and critic.name == "oracle"
+    with pytest.raises(ConfigError, match="clips.<clip>.truth"):
+        make_critic(cfg, tmp_path / "feedback.md")
+    assert make_critic(CriticConfig(), tmp_path / "feedback.md").name == "analytic"  # never a default
+
+
+def _config(**clip_extra) -> dict:
+    return {
+        "clips": {"c": {"source": {"file": "data/motion_suite/x.mp4"}, "start": 0, "end": 2, **clip_extra}},
+        "runs": {"r": {"clip": "c", "robot": "ant", "task": "Walk.", "iterations": 1,
+                       "critic": {"backend": "oracle"}}},
+    }
+
+
+def test_config_clip_truth_validates_and_reaches_clip_config():
+    config = validate_config(_config(truth="data/motion_suite/x.truth.json"))
+    clip = ClipConfig.from_config(config, "c")
+    assert clip.truth == "data/motion_suite/x.truth.json"
+    assert clip.to_dict()["truth"] == "data/motion_suite/x.truth.json"
+    # a clip without truth records no truth key (provenance and sidecars unchanged)
+    plain = _config()
+    plain["runs"]["r"]["critic"] = {"backend": "analytic"}
+    assert "truth" not in ClipConfig.from_config(validate_config(plain), "c").to_dict()
+
+
+def test_config_unknown_clip_key_fails():
+    with pytest.raises(ConfigError, match="truht"):
+        validate_config(_config(truht="x.truth.json"))
+
+
+def test_config_oracle_without_truth_names_run_and_clip():
+    with pytest.raises(ConfigError) as info:
+        validate_config(_config())
+    text = str(info.value)
+    assert "runs.r.critic.backend" in text and "clips.c.truth" in text
+
+
+def test_oracle_suite_config():
+    config = load_config(ROOT / "config" / "oracle_suite.yaml")
+    runs = config["runs"]
+    assert runs and all(r["critic"]["backend"] == "oracle" and r["robot"] == "ant" and r["iterations"] == 5
+                        for r in runs.values())
+    clips = {config["runs"][r]["clip"] for r in runs}
+    assert all(config["clips"][c]["truth"].endswith(".truth.json") for c in clips)
+    from vidreward.perception.suite import SPECS
+
+    assert {c for c in clips} == {s.name for s in SPECS if s.subject == "quadruped"}
+    base = copy.deepcopy(config)
+    assert validate_config(base)
