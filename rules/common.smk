@@ -4,6 +4,9 @@ from pathlib import Path
 from vidreward.config import ClipConfig, RunSettings, runs_to_build
 from vidreward.layout import (
     DOWNLOAD_CACHE_DIR,
+    RECORDED,
+    SCREEN_DIR,
+    SELECTED,
     ClipPaths,
     IterationPaths,
     RunPaths,
@@ -19,6 +22,7 @@ wildcard_constraints:
     run=r"[A-Za-z0-9][A-Za-z0-9_-]*",
     i=r"\d+",
     clip=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
+    k=r"\d+",
 
 
 def run_settings(wildcards):
@@ -51,6 +55,89 @@ def run_clip_evidence(wildcards):
 
 def run_clip_sidecar(wildcards):
     return ClipPaths(clip_of_run(wildcards)).path("sidecar")
+
+
+def candidate_index(wildcards):
+    return int(wildcards.k)
+
+
+def run_clip_truth(wildcards):
+    """The clip's truth file, for the oracle critic only (it reads the truth, not the video)."""
+    if run_settings(wildcards).critic.backend != "oracle":
+        return []
+    truth = getattr(clip_config_of_run(wildcards), "truth", None)
+    return [truth] if truth else []
+
+
+def candidates_of(wildcards):
+    return range(run_settings(wildcards).search.candidates)
+
+
+def halving_of(wildcards):
+    return run_settings(wildcards).search.halving is not None
+
+
+def candidate_train_inputs(wildcards):
+    """A candidate's reward, its warm start and, under successive halving, the cut and its
+    screening run (the final rung continues from it or keeps it)."""
+    it = iteration_paths(wildcards)
+    k = int(wildcards.k)
+    inputs = {"reward": str(it.cand(k).path("reward")), "init": warm_start_policy(wildcards)}
+    if halving_of(wildcards):
+        screen = it.cand(k, SCREEN_DIR)
+        inputs["survivors"] = str(it.path("survivors"))
+        inputs["screen"] = [str(screen.path(n)) for n in ("policy", "train_log", "tb")]
+    return inputs
+
+
+def screen_scores(wildcards):
+    it = iteration_paths(wildcards)
+    return [str(it.cand(k, SCREEN_DIR).path("score")) for k in candidates_of(wildcards)]
+
+
+def incumbent_selection(wildcards):
+    """The previous iteration's selection record (the incumbent), none for iteration 0."""
+    return [previous("selection")(wildcards)] if int(wildcards.i) > 0 else []
+
+
+def selection_inputs(wildcards):
+    """Every candidate's score and selectable artifacts, and the incumbent's."""
+    it = iteration_paths(wildcards)
+    inputs = {"proposals": str(it.path("proposals")), "incumbent": incumbent_selection(wildcards)}
+    inputs["scores"] = [str(it.cand(k).path("score")) for k in candidates_of(wildcards)]
+    for name in SELECTED:
+        inputs[f"cand_{name}"] = [str(it.cand(k).path(name)) for k in candidates_of(wildcards)]
+        if int(wildcards.i) > 0:
+            inputs[f"incumbent_{name}"] = previous(name)(wildcards)
+    return inputs
+
+
+def critique_inputs(wildcards):
+    """The selection, the selected rollout and the measured critiques it may come from."""
+    it = iteration_paths(wildcards)
+    inputs = {name: str(it.path(name)) for name in ("selection", "rollout", "trajectory", "reward",
+                                                    "train_log")}
+    inputs["clip"] = run_clip_video(wildcards)
+    inputs["feedback"] = human_feedback(wildcards)
+    sources = [it.cand(k) for k in candidates_of(wildcards)]
+    if int(wildcards.i) > 0:
+        sources.append(it.previous)
+    inputs["measured"] = [str(s.path(n)) for s in sources for n in ("critique", "critic_dir")]
+    return inputs
+
+
+def provenance_inputs(wildcards):
+    """What an iteration's provenance.json records: its own artifacts, every candidate's, the clip
+    and the warm start."""
+    it = iteration_paths(wildcards)
+    inputs = {name: str(it.path(name)) for name in RECORDED if name != "provenance"}
+    inputs["candidates"] = [p for k in candidates_of(wildcards)
+                            for p in it.candidate_recorded(k, halving_of(wildcards))]
+    if halving_of(wildcards):
+        inputs["survivors"] = str(it.path("survivors"))
+    inputs.update(clip=run_clip_video(wildcards), sidecar=run_clip_sidecar(wildcards),
+                  init=warm_start_policy(wildcards))
+    return inputs
 
 
 def iteration_paths(wildcards, offset=0):
@@ -128,8 +215,12 @@ def final_targets():
     targets = []
     for run in runs_to_build(config):
         n = config["runs"][run]["iterations"]
+        search = RunSettings.from_config(config, run).search
         for i in range(n):
-            targets += IterationPaths(run, i).recorded()
+            it = IterationPaths(run, i)
+            targets += it.recorded()
+            for k in range(search.candidates):
+                targets += it.candidate_recorded(k, search.halving is not None)
         paths = RunPaths(run)
         targets += [paths.path("summary_csv"), paths.path("summary_json")]
         targets += paths.report_pages(n)

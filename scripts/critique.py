@@ -1,4 +1,4 @@
-"""Snakemake script for rule critique: compare the expert clip with the robot's rollout."""
+"""Snakemake script for rule critique: the critique of the iteration's selected rollout."""
 
 from vidreward.logutil import stage_log
 from vidreward.stages import critique_stage
@@ -12,6 +12,7 @@ with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
         trajectory=snakemake.input.trajectory,
         reward_path=snakemake.input.reward,
         train_log=snakemake.input.train_log,
+        selection=snakemake.input.selection,
         critique_out=snakemake.output.critique,
         markdown_out=snakemake.output.markdown,
         critic_dir=snakemake.output.critic_dir,

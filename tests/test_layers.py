@@ -21,13 +21,13 @@ LAYERS: list[tuple[str, ...]] = [
     ("vidreward.sim",),
     ("vidreward.reward",),
     ("vidreward.perception",),
-    ("vidreward.critic",),
+    ("vidreward.critic", "vidreward.imitation"),
     ("vidreward.rewriter",),
     ("vidreward.train",),
-    ("vidreward.backends",),
+    ("vidreward.backends", "vidreward.search"),
     ("vidreward.config", "vidreward.verify", "vidreward.provenance",
      "vidreward.reflection", "vidreward.summary", "vidreward.report"),
-    ("vidreward.stages", "vidreward.cli"),
+    ("vidreward.stages", "vidreward.search.stages", "vidreward.cli"),
 ]
 
 

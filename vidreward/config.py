@@ -28,6 +28,7 @@ def load_schema() -> dict[str, Any]:
     from ``vidreward.backends``."""
     from vidreward.backends import CRITIC_BACKENDS, REWRITER_BACKENDS
     from vidreward.lm.config import CACHE_MODES, LMConfig
+    from vidreward.search import HalvingConfig
     from vidreward.sim.robots import ROBOTS
     from vidreward.sim.robots.spec import ANYMAL_MODELS, RobotModelConfig
 
@@ -45,6 +46,10 @@ def load_schema() -> dict[str, Any]:
     )
     defs["robot_model"]["properties"]["anymal"]["enum"] = list(ANYMAL_MODELS)
     run = defs["run"]["properties"]
+    defs["search"]["properties"] = _search_properties(defs["search"]["properties"])
+    defs["halving"]["properties"] = _merge_properties(
+        HalvingConfig, defs["halving"]["properties"], "halving", defaults=True
+    )
     run["robot"]["enum"] = list(ROBOTS)
     run["critic"]["allOf"][1]["properties"]["backend"]["enum"] = list(CRITIC_BACKENDS)
     run["critic"]["allOf"][1]["properties"]["evidence"]["enum"] = list(EVIDENCE_MODES)
@@ -84,6 +89,16 @@ def _json_type(annotation: Any) -> dict[str, Any]:
     if annotation is float:
         return {"type": "number"}
     return {"type": _JSON_TYPES.get(annotation, "string")}
+
+
+def _search_properties(overlay: dict[str, Any]) -> dict[str, Any]:
+    """The ``search`` section from ``SearchConfig`` (its selection enum from ``OBJECTIVES``)."""
+    from vidreward.search import OBJECTIVES, SearchConfig
+
+    props = _merge_properties(SearchConfig, overlay, "search", defaults=True)
+    props["selection"]["enum"] = list(OBJECTIVES)
+    props["halving"].pop("type", None)  # null or the halving object (the overlay's anyOf)
+    return props
 
 
 def _train_properties() -> dict[str, Any]:
@@ -192,9 +207,13 @@ EVIDENCE_MODES = ("measured", "none")
 (gap, motion descriptors, video/trajectory cross-check), which then reaches the rewriter's prompt."""
 
 
-def train_seed(run_seed: int, iteration: int) -> int:
-    """Training of iteration ``i`` is seeded with the run seed plus ``i``."""
-    return run_seed + int(iteration)
+CANDIDATE_SEED_STRIDE = 1000
+
+
+def train_seed(run_seed: int, iteration: int, candidate: int = 0) -> int:
+    """Training of candidate ``k`` of iteration ``i`` is seeded with the run seed plus ``i`` plus
+    ``CANDIDATE_SEED_STRIDE * k`` (candidate 0 trains as a run of one candidate does)."""
+    return run_seed + int(iteration) + CANDIDATE_SEED_STRIDE * int(candidate)
 
 
 def rollout_seed(run_seed: int) -> int:
@@ -281,9 +300,11 @@ class RunSettings:
     critic: CriticConfig = field(default_factory=CriticConfig)
     rewriter: RewriterConfig = field(default_factory=RewriterConfig)
     robot_model: Any = None  # vidreward.sim.robots.RobotModelConfig: which model file the robot is
+    search: Any = None  # vidreward.search.SearchConfig: K candidates per iteration, selection
 
     @classmethod
     def from_config(cls, config: dict[str, Any], run: str) -> "RunSettings":
+        from vidreward.search import SearchConfig
         from vidreward.sim.robots.spec import RobotModelConfig
         from vidreward.train.config import TrainConfig
 
@@ -305,17 +326,22 @@ class RunSettings:
             critic=critic_config(raw.get("critic", {}), cache_dir, f"{where}.critic"),
             rewriter=rewriter_config(raw.get("rewriter", {}), cache_dir, f"{where}.rewriter"),
             robot_model=RobotModelConfig(**raw.get("robot_model", {})),
+            search=SearchConfig.from_dict(raw.get("search"), where=f"{where}.search"),
         )
 
-    def train_config(self, iteration: int):
-        """The TrainConfig of iteration ``iteration``: the run's, seeded by :func:`train_seed`."""
-        return dataclasses.replace(self.train, seed=train_seed(self.seed, iteration))
+    def train_config(self, iteration: int, candidate: int = 0):
+        """The TrainConfig of candidate ``candidate`` of iteration ``iteration``: the run's, seeded
+        by :func:`train_seed`."""
+        return dataclasses.replace(self.train, seed=train_seed(self.seed, iteration, candidate))
 
-    def seeds(self, iteration: int) -> dict[str, int]:
-        """The seeds iteration ``iteration`` uses (recorded in its provenance)."""
+    def seeds(self, iteration: int) -> dict[str, Any]:
+        """The seeds iteration ``iteration`` uses (recorded in its provenance): ``train`` is
+        candidate 0's, ``train_candidates`` every candidate's."""
+        k = self.search.candidates if self.search is not None else 1
         return {
             "run": self.seed,
             "train": train_seed(self.seed, iteration),
+            "train_candidates": [train_seed(self.seed, iteration, c) for c in range(k)],
             "rollout": rollout_seed(self.seed),
         }
 

@@ -276,3 +276,15 @@ class Staged:
         items, self._items = self._items, []
         for tmp, _, _ in items:
             remove_path(tmp)
+
+
+def atomic_copy(src: str | Path, dest: str | Path) -> None:
+    """Copy a file or a directory tree to ``dest`` through :func:`atomic_file` / :func:`atomic_dir`
+    (``dest`` is replaced whole, or left as it was on an error)."""
+    src = Path(src)
+    if src.is_dir():
+        with atomic_dir(dest) as tmp:
+            shutil.copytree(src, tmp, dirs_exist_ok=True)
+    else:
+        with atomic_file(dest) as tmp:
+            shutil.copy2(src, tmp)

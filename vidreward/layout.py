@@ -12,10 +12,13 @@ Snakemake pattern of the same path (``IterationPaths.pattern("reward")`` ==
 ``"results/{run}/iter_{i}/reward.py"``), so a rule's declared output and the file its stage
 writes are the same string by construction.
 
-Room for the next level of the DAG: an iteration may hold several reward candidates, each with its
-own reward, policy and rollout. ``IterationPaths(run, i, candidate=k)`` places every artifact under
-``iter_<i>/cand_<k>/`` (``pattern(name, candidate="{k}")`` for the rules); ``candidate=None``, the
-only level the workflow builds today, is the iteration directory itself.
+An iteration holds K reward candidates (``search.candidates``), each its own chain of jobs:
+``IterationPaths(run, i, candidate=k)`` places a candidate's reward, policy, rollout, trajectory,
+score and measured critique under ``iter_<i>/cand_<k>/`` (``pattern(name, candidate="{k}")`` for
+the rules); with successive halving (``search.halving``) its screening run lies under
+``cand_<k>/screen/`` (``rung="screen"``). ``candidate=None`` is the iteration directory itself: the
+proposals, the selection and copies of the selected candidate's (or the kept incumbent's) reward,
+policy, rollout and trajectory, its critique and the provenance record.
 """
 
 from __future__ import annotations
@@ -46,12 +49,27 @@ ITERATION_FILES = {
     "critic_dir": "critic",
     "lm_dir": "lm",
     "provenance": "provenance.json",
+    "proposals": "proposals.json",  # iteration: the K reward candidates the rewriter proposed
+    "selection": "selection.json",  # iteration: every candidate's score and which one won, why
+    "survivors": "survivors.json",  # iteration (successive halving): who continues after screening
+    "score": "score.json",  # candidate: the selection objective measured on its rollout
 }
 # what an iteration's provenance.json records, and the record itself (the default target)
 RECORDED = (
-    "reward", "validation", "policy", "train_log", "tb", "rollout", "trajectory", "critique",
-    "critique_md", "critic_dir", "provenance",
+    "proposals", "reward", "validation", "policy", "train_log", "rollout", "trajectory",
+    "selection", "critique", "critique_md", "critic_dir", "provenance",
 )
+# what one candidate's chain of jobs produces (recorded by its iteration's provenance.json)
+CANDIDATE_RECORDED = (
+    "reward", "validation", "policy", "train_log", "tb", "rollout", "trajectory", "score",
+    "critique", "critique_md", "critic_dir",
+)
+# what a candidate's screening run produces under successive halving
+SCREEN_RECORDED = ("policy", "train_log", "tb", "rollout", "trajectory", "score", "critique",
+                   "critique_md", "critic_dir")
+SELECTED = ("reward", "validation", "policy", "train_log", "rollout", "trajectory")
+"""What the selection copies from the winning candidate (or the kept incumbent) to the iteration."""
+SCREEN_DIR = "screen"
 STORYBOARD = "critic/storyboard"  # under the iteration: the frames the critic saw
 
 
@@ -139,47 +157,70 @@ class IterationPaths:
     run: str
     i: int | str
     candidate: int | str | None = None
+    rung: str | None = None  # None: the candidate's final training; SCREEN_DIR: its screening run
 
     ITER_DIR = f"{RESULTS_DIR}/{{run}}/iter_{{i}}"
     CANDIDATE_DIR = "cand_{k}"
 
     @classmethod
-    def dir_pattern(cls, i: str = "{i}", candidate: str | None = None) -> str:
+    def dir_pattern(cls, i: str = "{i}", candidate: str | None = None, rung: str | None = None) -> str:
         base = _fill(cls.ITER_DIR, i=i)
-        return base if candidate is None else f"{base}/{_fill(cls.CANDIDATE_DIR, k=candidate)}"
+        if candidate is not None:
+            base = f"{base}/{_fill(cls.CANDIDATE_DIR, k=candidate)}"
+        return base if rung is None else f"{base}/{rung}"
 
     @classmethod
-    def pattern(cls, name: str, i: str = "{i}", candidate: str | None = None) -> str:
+    def pattern(cls, name: str, i: str = "{i}", candidate: str | None = None,
+                rung: str | None = None) -> str:
         """Snakemake pattern of artifact ``name``, e.g. ``results/{run}/iter_{i}/reward.py``."""
-        return f"{cls.dir_pattern(i, candidate)}/{ITERATION_FILES[name]}"
+        return f"{cls.dir_pattern(i, candidate, rung)}/{ITERATION_FILES[name]}"
 
     @classmethod
-    def log_pattern(cls, stage: str, i: str = "{i}") -> str:
-        return f"{RESULTS_DIR}/{{run}}/logs/iter_{i}/{stage}.log"
+    def log_pattern(cls, stage: str, i: str = "{i}", candidate: str | None = None,
+                    rung: str | None = None) -> str:
+        return f"{cls._side_dir('logs', i, candidate, rung)}/{stage}.log"
 
     @classmethod
-    def benchmark_pattern(cls, stage: str = "", i: str = "{i}") -> str:
-        """A stage's benchmark TSV; with no stage, the iteration's benchmark directory."""
-        base = f"{RESULTS_DIR}/{{run}}/benchmarks/iter_{i}"
+    def benchmark_pattern(cls, stage: str = "", i: str = "{i}", candidate: str | None = None,
+                          rung: str | None = None) -> str:
+        """A stage's benchmark TSV; with no stage, the iteration's benchmark directory (whose
+        candidates' TSVs lie in ``cand_<k>/`` below it)."""
+        base = cls._side_dir("benchmarks", i, candidate, rung)
         return f"{base}/{stage}.tsv" if stage else base
+
+    @classmethod
+    def _side_dir(cls, kind: str, i: str, candidate: str | None, rung: str | None) -> str:
+        base = f"{RESULTS_DIR}/{{run}}/{kind}/iter_{i}"
+        if candidate is not None:
+            base = f"{base}/{_fill(cls.CANDIDATE_DIR, k=candidate)}"
+        return base if rung is None else f"{base}/{rung}"
 
     @property
     def dir(self) -> Path:
-        base = _fill(self.ITER_DIR, run=self.run, i=self.i)
-        if self.candidate is not None:
-            base = f"{base}/{_fill(self.CANDIDATE_DIR, k=self.candidate)}"
-        return Path(base)
+        return Path(_fill(self.dir_pattern(str(self.i), None if self.candidate is None else str(self.candidate),
+                                           self.rung), run=self.run))
 
     def path(self, name: str) -> Path:
         return self.dir / ITERATION_FILES[name]
 
     def recorded(self) -> list[str]:
-        """Every artifact the iteration's provenance.json records, and the record itself."""
+        """Every artifact of the iteration itself its provenance.json records, and the record."""
         return [str(self.path(name)) for name in RECORDED]
+
+    def cand(self, k: int, rung: str | None = None) -> "IterationPaths":
+        """Candidate ``k`` of this iteration (its screening run with ``rung=SCREEN_DIR``)."""
+        return IterationPaths(self.run, self.i, k, rung)
+
+    def candidate_recorded(self, k: int, halving: bool = False) -> list[str]:
+        """Every artifact of candidate ``k`` (and of its screening run under halving)."""
+        paths = [str(self.cand(k).path(n)) for n in CANDIDATE_RECORDED]
+        if halving:
+            paths += [str(self.cand(k, SCREEN_DIR).path(n)) for n in SCREEN_RECORDED]
+        return paths
 
     @property
     def previous(self) -> "IterationPaths":
-        return IterationPaths(self.run, int(self.i) - 1, self.candidate)
+        return IterationPaths(self.run, int(self.i) - 1, self.candidate, self.rung)
 
     @property
     def storyboard(self) -> Path:
@@ -193,6 +234,16 @@ class IterationPaths:
     def in_dir(directory: str | Path, name: str) -> Path:
         """Artifact ``name`` inside an iteration directory given as a path."""
         return Path(directory) / ITERATION_FILES[name]
+
+    @classmethod
+    def candidate_name(cls, k: int | str) -> str:
+        """The directory name of candidate ``k`` (``cand_<k>``), also its label in tables."""
+        return _fill(cls.CANDIDATE_DIR, k=k)
+
+    @classmethod
+    def candidate_in_dir(cls, directory: str | Path, k: int | str) -> Path:
+        """Candidate ``k``'s directory inside an iteration directory given as a path."""
+        return Path(directory) / cls.candidate_name(k)
 
 
 def iteration_index(directory: str | Path) -> int:

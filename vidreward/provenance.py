@@ -51,12 +51,15 @@ def git_state(repo: Path = Path(".")) -> dict[str, Any]:
 
 
 def stage_wall_times(benchmarks_dir: str | Path) -> dict[str, float]:
-    """Wall-clock seconds of each benchmarked rule of the iteration (Snakemake benchmark TSVs)."""
+    """Wall-clock seconds of each benchmarked job of the iteration (Snakemake benchmark TSVs), by
+    path below the iteration's benchmark directory: ``cand_0/train_policy``,
+    ``cand_1/screen/score``, ..."""
     times = {}
-    for tsv in sorted(Path(benchmarks_dir).glob("*.tsv")):
+    root = Path(benchmarks_dir)
+    for tsv in sorted(root.rglob("*.tsv")):
         table = pd.read_csv(tsv, sep="\t")
         if "s" in table.columns and len(table):
-            times[tsv.stem] = float(table["s"].iloc[-1])
+            times[tsv.relative_to(root).with_suffix("").as_posix()] = float(table["s"].iloc[-1])
     return times
 
 

@@ -6,21 +6,18 @@ paths the rule declares, which come from :mod:`vidreward.layout`."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import shutil
 from pathlib import Path
 
-from vidreward.backends import make_critic, make_rewriter
+from vidreward.backends import make_critic
 from vidreward.config import ClipConfig, RunSettings
 from vidreward.critic.base import Critique, CritiqueInput
-from vidreward.fsutil import atomic_write_text
-from vidreward.layout import SHIPPED_DIR
-from vidreward.reflection import training_statistics
+from vidreward.fsutil import atomic_copy, atomic_write_text
+from vidreward.layout import SCREEN_DIR, SHIPPED_DIR, STORYBOARD, IterationPaths
 from vidreward.reward.confine import confine_process
-from vidreward.reward.env_context import environment_context
-from vidreward.reward.loader import reward_digest
-from vidreward.reward.validate import validate_reward_code
-from vidreward.rewriter.base import RewriteVideos, TaskSpec
 from vidreward.sim.robots import use_models
 
 log = logging.getLogger("vidreward.stages")
@@ -63,57 +60,6 @@ def trim_stage(
     return sidecar
 
 
-def _accept_reward(
-    code: str, robot: str, reward_out: str, validation_out: str, report=None
-) -> None:
-    """Write reward code that passed validation. Code a model rewriter already validated (its
-    ``last_report`` is of this very code) is not sandboxed a second time."""
-    if report is None or report.sha256 != reward_digest(code):
-        report = validate_reward_code(code, robot, origin=reward_out)
-    atomic_write_text(reward_out, code)
-    atomic_write_text(validation_out, json.dumps(report.to_dict(), indent=2) + "\n")
-    log.info("accepted %s with components %s", reward_out, report.components)
-
-
-def initial_reward_stage(
-    settings: RunSettings,
-    expert_clip: str,
-    lm_cache_dir: str,
-    lm_dir: str,
-    reward_out: str,
-    validation_out: str,
-) -> None:
-    Path(lm_cache_dir).mkdir(parents=True, exist_ok=True)  # DVC tracks it even when unused
-    task = TaskSpec(robot=settings.robot, description=settings.task)
-    rewriter = make_rewriter(settings.rewriter, Path(lm_dir))
-    code = rewriter.initial(task, environment_context(task.robot), expert_clip=Path(expert_clip))
-    _accept_reward(code, task.robot, reward_out, validation_out, getattr(rewriter, "last_report", None))
-
-
-def rewrite_reward_stage(
-    settings: RunSettings,
-    previous_reward: str,
-    critique_path: str,
-    train_log: str,
-    expert_clip: str,
-    rollout_video: str,
-    lm_dir: str,
-    reward_out: str,
-    validation_out: str,
-) -> None:
-    task = TaskSpec(robot=settings.robot, description=settings.task)
-    rewriter = make_rewriter(settings.rewriter, Path(lm_dir))
-    code = rewriter.rewrite(
-        task,
-        Path(previous_reward).read_text(),
-        Critique.load(critique_path),
-        environment_context(task.robot),
-        training_statistics(train_log),
-        videos=RewriteVideos(Path(expert_clip), Path(rollout_video), Path(lm_dir)),
-    )
-    _accept_reward(code, task.robot, reward_out, validation_out, getattr(rewriter, "last_report", None))
-
-
 def train_stage(
     settings: RunSettings,
     iteration: int,
@@ -123,10 +69,33 @@ def train_stage(
     train_log_out: str,
     tb_out: str,
     threads: int,
+    candidate: int = 0,
+    rung: str | None = None,
+    survivors: str | None = None,
 ) -> None:
+    """PPO on one candidate's reward. Under successive halving (``search.halving``) the screening
+    rung (``rung="screen"``) trains ``screen_fraction`` of the budget; the final rung of a candidate
+    that survived the cut (``survivors``) trains the rest from its screening checkpoint, and one
+    that did not keeps its screening policy, log and events as its result."""
     from vidreward.train.ppo import train_policy
 
-    cfg = settings.train_config(iteration)
+    cfg = settings.train_config(iteration, candidate)
+    halving = settings.search.halving
+    screen = None
+    if halving is not None:
+        screen_steps = max(1, round(halving.screen_fraction * cfg.total_env_steps))
+        if rung is not None:
+            cfg = dataclasses.replace(cfg, total_env_steps=screen_steps)
+        else:
+            screen = IterationPaths.in_dir(Path(policy_out).parent / SCREEN_DIR, "policy").parent
+            keep = json.loads(Path(survivors).read_text())["keep"]
+            if candidate not in keep:
+                for name, out in (("policy", policy_out), ("train_log", train_log_out), ("tb", tb_out)):
+                    atomic_copy(IterationPaths.in_dir(screen, name), out)
+                log.info("candidate %d stopped after screening: its screening run is its result", candidate)
+                return
+            cfg = dataclasses.replace(cfg, total_env_steps=cfg.total_env_steps - screen_steps)
+            init_checkpoint = str(IterationPaths.in_dir(screen, "policy"))
     use_models(settings.robot_model)
     out_dirs = {Path(p).parent for p in (policy_out, train_log_out, tb_out)}
     confine_process(write_dirs=sorted(out_dirs))  # before any reward code is loaded
@@ -140,6 +109,18 @@ def train_stage(
         init_checkpoint=init_checkpoint,
         threads=threads,
     )
+    if screen is not None:
+        _prepend_screen_log(IterationPaths.in_dir(screen, "train_log"), train_log_out)
+
+
+def _prepend_screen_log(screen_log: Path, train_log: str) -> None:
+    """A continued candidate's log from env step 0: the screening rows, then its own (offset)."""
+    import pandas as pd
+
+    first, rest = pd.read_csv(screen_log), pd.read_csv(train_log)
+    if "env_steps" in rest and len(first):
+        rest["env_steps"] += int(first["env_steps"].iloc[-1])
+    atomic_write_text(train_log, pd.concat([first, rest], ignore_index=True).to_csv(index=False))
 
 
 def render_stage(
@@ -200,32 +181,48 @@ def critique_stage(
     trajectory: str,
     reward_path: str,
     train_log: str,
+    selection: str,
     critique_out: str,
     markdown_out: str,
     critic_dir: str,
 ) -> Critique:
-    """The critique of one iteration. A model or human critic's critique carries no measurement;
-    with ``critic.evidence: measured`` the analytic critic's gap, descriptors and cross-check are
-    added to it (and so reach the rewriter), with ``none`` it stays as the critic wrote it."""
-    from vidreward.critic.analytic import AnalyticCritic
+    """The critique of one iteration's selection (the winning candidate or the kept incumbent).
 
-    Path(critic_dir).mkdir(parents=True, exist_ok=True)
-    use_models(settings.robot_model)  # the critic measures the robot's geometry
-    inp = CritiqueInput(
-        expert_clip=Path(expert_clip),
-        rollout_video=Path(rollout_video),
-        trajectory=Path(trajectory),
-        reward_code=Path(reward_path).read_text(),
-        train_log=Path(train_log),
-        out_dir=Path(critic_dir),
-        robot=settings.robot,
-        task=settings.task,
-    )
-    critic = make_critic(settings.critic, Path(feedback_path))
-    critique = critic.critique(inp)
-    if critique.gap is None and settings.critic.evidence == "measured":
-        measured = AnalyticCritic().critique(inp)
-        critique.gap, critique.descriptors = measured.gap, measured.descriptors
-        critique.crosscheck = measured.crosscheck
+    The measurement of the selection was made when it was scored (its directory, named by
+    ``selection.json``, holds that critique and storyboard). The analytic and oracle critics'
+    critique is that measurement; a model or human critic looks at the selected rollout, and with
+    ``critic.evidence: measured`` the measured gap, descriptors and cross-check are added to its
+    critique (and so reach the rewriter), with ``none`` it stays as the critic wrote it. Either way
+    the critique carries the search: every candidate's change and score, and why the winner won."""
+    from vidreward.search.selection import load_json, search_markdown
+
+    record = load_json(selection, "selection record")
+    source = Path(record["winner"]["dir"])
+    measured = Critique.load(IterationPaths.in_dir(source, "critique"))
+    if settings.critic.backend in ("analytic", "oracle"):
+        atomic_copy(IterationPaths.in_dir(source, "critic_dir"), critic_dir)
+        critique = measured
+    else:
+        Path(critic_dir).mkdir(parents=True, exist_ok=True)
+        use_models(settings.robot_model)
+        inp = CritiqueInput(
+            expert_clip=Path(expert_clip),
+            rollout_video=Path(rollout_video),
+            trajectory=Path(trajectory),
+            reward_code=Path(reward_path).read_text(),
+            train_log=Path(train_log),
+            out_dir=Path(critic_dir),
+            robot=settings.robot,
+            task=settings.task,
+        )
+        critique = make_critic(settings.critic, Path(feedback_path)).critique(inp)
+        if critique.gap is None and settings.critic.evidence == "measured":
+            critique.gap, critique.descriptors = measured.gap, measured.descriptors
+            critique.crosscheck = measured.crosscheck
+            board = source / STORYBOARD  # the measurement's overlays, beside the model's frames
+            if board.is_dir():
+                shutil.copytree(board, Path(critic_dir).parent / STORYBOARD, dirs_exist_ok=True)
+    critique.search = {"winner": record["winner"], "why": record["why"],
+                       "text": search_markdown(record)}
     critique.save(critique_out, markdown_out)
     return critique

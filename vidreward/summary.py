@@ -32,10 +32,34 @@ def iteration_row(iter_dir: Path, iteration: int) -> dict[str, Any]:
         "reward_components": " ".join(components),
         "wall_s": round(sum(provenance.get("wall_time_s", {}).values()), 2),
     }
+    row.update(search_columns(iter_dir))
     for who in ("expert", "robot"):
         for key, value in sorted(critique.descriptors.get(who, {}).items()):
             row[f"{who}/{key}"] = value
     return row
+
+
+def search_columns(iter_dir: Path) -> dict[str, Any]:
+    """The iteration's search: K, what was selected, and each candidate's gap and change."""
+    record = json.loads(IterationPaths.in_dir(iter_dir, "selection").read_text())
+    winner = record["winner"]
+    cols: dict[str, Any] = {
+        "candidates": len(record["candidates"]),
+        "selected": IterationPaths.candidate_name(winner["candidate"]) if winner["kind"] == "candidate"
+        else f"incumbent (iteration {winner['from_iteration']})",
+        "selected_change": winner["label"],
+    }
+    trained = 0
+    for c in record["candidates"]:
+        cand_dir = IterationPaths.candidate_in_dir(iter_dir, c["candidate"])
+        log = pd.read_csv(IterationPaths.in_dir(cand_dir, "train_log"))
+        trained += int(log["env_steps"].iloc[-1]) if len(log) and "env_steps" in log else 0
+    cols["search_env_steps"] = trained  # every candidate's training (the selection's is env_steps)
+    for c in record["candidates"]:
+        name = IterationPaths.candidate_name(c["candidate"])
+        cols[f"{name}/gap"] = c["gap"]
+        cols[f"{name}/change"] = c["label"]
+    return cols
 
 
 def write_summary(
@@ -51,7 +75,8 @@ def write_summary(
     metrics: dict[str, Any] = {
         "iterations": iterations,
         "final_mean_return": rows[-1]["mean_return"],
-        "total_env_steps": int(sum(r["env_steps"] for r in rows)),
+        "total_env_steps": int(sum(r["search_env_steps"] for r in rows)),
+        "candidates": int(rows[-1]["candidates"]),
     }
     if gaps:
         metrics.update(

@@ -42,6 +42,9 @@ class Critique:
     # analytic critics: the robot measured twice, from its rendered video and from its trajectory
     # {descriptor: {"video": x | None, "trajectory": y, "agree": bool | None, "note": str}}
     crosscheck: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the search of the iteration: its candidates, their scores and which one won (or the kept
+    # incumbent), as vidreward.search.selection writes it; empty for a lone critique
+    search: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,6 +62,7 @@ class Critique:
                 descriptors=data.get("descriptors", {}),
                 raw_text=data.get("raw_text", ""),
                 crosscheck=dict(data.get("crosscheck") or {}),
+                search=dict(data.get("search") or {}),
             )
         except TypeError as exc:
             raise CritiqueError(f"{source}: malformed critique item: {exc}") from exc
@@ -104,7 +108,12 @@ class Critique:
             lines.append("")
         if self.crosscheck:
             lines += crosscheck_markdown(self.crosscheck)
+        if self.search.get("text"):
+            lines += [f"## {SEARCH_TITLE}", "", self.search["text"].strip(), ""]
         return "\n".join(lines)
+
+
+SEARCH_TITLE = "Search: the candidates of this iteration"
 
 
 CROSSCHECK_TITLE = "Cross-check: rollout video vs trajectory"

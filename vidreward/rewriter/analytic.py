@@ -32,7 +32,9 @@ from vidreward.reward.terms import (
     render_reward_code,
 )
 from vidreward.reward.validate import static_checks
-from vidreward.rewriter.base import RewriteVideos, TaskSpec
+from vidreward.errors import RewardCodeError
+from vidreward.rewriter.base import Proposal, RewriteVideos, SearchHistory, TaskSpec, code_digest
+from vidreward.rewriter.variants import key_terms, pick, variants
 
 WALK_SPEED_BL = 0.5  # forward speed for walk-like tasks, body lengths per second
 RUN_SPEED_BL = 1.5  # for run-like tasks
@@ -133,6 +135,51 @@ class AnalyticRewriter:
             )
         return terms, reasons
 
+    # ------------------------------------------------------------------ K candidates
+    def propose_initial(self, task: TaskSpec, env_context: str = "", expert_clip: Path | None = None,
+                        k: int = 1) -> list[Proposal]:
+        """``k`` distinct iteration-0 candidates: the task's terms, then the search moves of
+        :mod:`vidreward.rewriter.variants` around them (the task's motion term first)."""
+        terms, reasons = self.terms_for_task(task)
+        header = [
+            f"Reward code written by the analytic rewriter (vidreward) for robot '{task.robot}'.",
+            f"Task: {comment_safe(task.description)}",
+            "Initial terms, chosen from keywords of the task description:",
+        ]
+        header += [f"  - {name}: {reasons[name]}" for name in terms]
+        keys = key_terms(terms, None, fallback=("vertical_bounce", "forward_velocity", "height"))
+        return self._pick(task, terms, keys, header, k, set(), "initial")
+
+    def propose_rewrites(self, task: TaskSpec, previous_code: str, critique: Critique,
+                         env_context: str = "", train_stats: str = "",
+                         videos: RewriteVideos | None = None, k: int = 1,
+                         history: SearchHistory | None = None) -> list[Proposal]:
+        """``k`` distinct candidates: the critique's edits, then the search moves around them led
+        by the term behind the largest gap; none is a candidate the run tried before."""
+        history = history or SearchHistory()
+        terms, edits, skipped, context = self.apply_critique(previous_code, critique)
+        header = self._rewrite_header(task, critique, edits, skipped, context)
+        if history.incumbent_kept:
+            header.append("No candidate of the last iteration beat the incumbent: this search moves on "
+                          "from the incumbent's reward, skipping every candidate tried before.")
+        keys = key_terms(terms, critique.descriptors)
+        return self._pick(task, terms, keys, header, k, history.tried(), "revised")
+
+    def _pick(self, task: TaskSpec, terms, keys, header: list[str], k: int, tried: set[str],
+              kind: str) -> list[Proposal]:
+        def render(t, label):
+            lines = header + ([] if label == "as asked" else [f"Search move of this candidate: {label}."])
+            return render_reward_code(t, "\n".join(lines))
+
+        picked = pick(variants(terms, keys), render, code_digest, k, tried)
+        if len(picked) < k:
+            raise RewardCodeError(
+                f"analytic rewriter ({kind} reward for robot {task.robot!r}): only {len(picked)} "
+                f"distinct candidates not tried before, {k} asked for", check="candidates")
+        for code, _ in picked:
+            static_checks(code, origin=f"<analytic rewriter: {kind} reward for {task.robot}>")
+        return [Proposal(code=code, label=label) for code, label in picked]
+
     # ------------------------------------------------------------------ rewrite
     def rewrite(
         self,
@@ -144,6 +191,13 @@ class AnalyticRewriter:
         videos: RewriteVideos | None = None,
     ) -> str:
         terms, edits, skipped, context = self.apply_critique(previous_code, critique)
+        header = self._rewrite_header(task, critique, edits, skipped, context)
+        code = render_reward_code(terms, "\n".join(header))
+        static_checks(code, origin=f"<analytic rewriter: revised reward for {task.robot}>")
+        return code
+
+    def _rewrite_header(self, task: TaskSpec, critique: Critique, edits: list[str],
+                        skipped: list[str], context: list[str]) -> list[str]:
         header = [
             f"Reward code written by the analytic rewriter (vidreward) for robot '{task.robot}'.",
             f"Revised from the critique of backend '{comment_safe(critique.backend) or 'unknown'}'"
@@ -160,9 +214,7 @@ class AnalyticRewriter:
         if problems:
             header.append("Problems the critic reported:")
             header += [f"  - {_item_label(i)}" for i in problems]
-        code = render_reward_code(terms, "\n".join(header))
-        static_checks(code, origin=f"<analytic rewriter: revised reward for {task.robot}>")
-        return code
+        return header
 
     def apply_critique(
         self, previous_code: str, critique: Critique

@@ -1,0 +1,83 @@
+"""Typed settings of the search within an iteration (``runs.<run>.search``)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from vidreward.errors import ConfigError
+
+OBJECTIVES = {
+    "gap": "the critic's measured gap between the candidate's rollout and the expert clip (lower wins)",
+    "mean_return": "the mean episode return at the end of training (higher wins; Eureka's fitness, "
+                   "blind to the clip)",
+}
+"""Selection objectives (the schema's ``search.selection`` enum is generated from this)."""
+COMPARABLE_ACROSS_REWARDS = frozenset({"gap"})
+"""Objectives whose values compare between different rewards (so an incumbent can be kept):
+returns of different rewards do not."""
+
+
+@dataclass(frozen=True)
+class HalvingConfig:
+    """Successive halving within an iteration: every candidate trains ``screen_fraction`` of the
+    budget first and is scored; the best ``keep`` share (at least one) trains on to the full budget
+    from its screening checkpoint, the rest stop there."""
+
+    screen_fraction: float = 0.25
+    """Share of ``train.total_env_steps`` every candidate trains before the cut (0-1, exclusive)."""
+    keep: float = 0.5
+    """Share of the candidates that continue after screening (rounded up, at least one)."""
+
+    def survivors(self, candidates: int) -> int:
+        """How many candidates continue after screening."""
+        return max(1, math.ceil(self.keep * candidates))
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """How many reward candidates each iteration trains and how the winner is chosen."""
+
+    candidates: int = 1
+    """K: reward candidates per iteration, each trained, rolled out and scored on its own."""
+    selection: str = "gap"
+    """Objective that picks the winner (one of ``OBJECTIVES``)."""
+    keep_best: bool = True
+    """Best-so-far: when no candidate beats the incumbent (the previous iteration's selection), the
+    incumbent's reward and policy carry over to the next iteration. Applies to objectives
+    comparable across rewards (``gap``), not to ``mean_return``."""
+    halving: HalvingConfig | None = None
+    """Optional successive-halving schedule (None: every candidate trains the full budget)."""
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any] | None, where: str = "search") -> "SearchConfig":
+        raw = dict(raw or {})
+        halving = raw.pop("halving", None)
+        try:
+            cfg = cls(**raw, halving=HalvingConfig(**halving) if isinstance(halving, dict) else None)
+        except TypeError as exc:
+            raise ConfigError(f"config {where}: {exc}") from exc
+        if cfg.candidates < 1:
+            raise ConfigError(f"config {where}.candidates: must be at least 1, got {cfg.candidates}")
+        if cfg.selection not in OBJECTIVES:
+            raise ConfigError(f"config {where}.selection: must be one of {sorted(OBJECTIVES)}")
+        if cfg.halving is not None:
+            if not 0.0 < cfg.halving.screen_fraction < 1.0:
+                raise ConfigError(f"config {where}.halving.screen_fraction: must lie in (0, 1)")
+            if not 0.0 < cfg.halving.keep <= 1.0:
+                raise ConfigError(f"config {where}.halving.keep: must lie in (0, 1]")
+        return cfg
+
+    @property
+    def keeps_best(self) -> bool:
+        """Whether the incumbent competes: ``keep_best`` and an objective comparable across rewards."""
+        return self.keep_best and self.selection in COMPARABLE_ACROSS_REWARDS
+
+    def better(self, a: float | None, b: float | None) -> bool:
+        """Whether objective value ``a`` beats ``b`` (a missing value never wins)."""
+        if a is None or (isinstance(a, float) and math.isnan(a)):
+            return False
+        if b is None or (isinstance(b, float) and math.isnan(b)):
+            return True
+        return a < b if self.selection == "gap" else a > b

@@ -1,0 +1,170 @@
+"""Scoring the candidates of an iteration and selecting the winner, best-so-far.
+
+Each candidate's ``score.json`` holds the selection objective measured on its rollout (the critic's
+measured gap to the clip, ``gap``; the final mean episode return, ``mean_return``). The selection of
+iteration ``i`` ranks its candidates by the objective of ``search.selection``; with
+``search.keep_best`` the incumbent (iteration ``i-1``'s selection, whose rollout is the same file,
+so its score is comparable) stays unless a candidate beats it. ``selection.json`` records every
+candidate's label, digest and scores, the incumbent, the winner, why it won, the best value so far
+(non-increasing gap) and the run's whole candidate history (what the next rewrite sees).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from vidreward.errors import ConfigError
+from vidreward.fsutil import atomic_write_text
+from vidreward.rewriter.base import CandidateRecord, SearchHistory
+from vidreward.search.config import OBJECTIVES, SearchConfig
+
+
+def score_record(search: SearchConfig, k: int, gap: float | None, mean_return: float | None,
+                 backend: str, robot: dict[str, float] | None = None,
+                 rung: str | None = None) -> dict[str, Any]:
+    """A candidate's ``score.json``: both objectives and the one that selects (``value``)."""
+    values = {"gap": gap, "mean_return": mean_return}
+    return {
+        "candidate": k,
+        "rung": rung or "full",
+        "objective": search.selection,
+        "value": _finite(values[search.selection]),
+        "gap": _finite(gap),
+        "mean_return": _finite(mean_return),
+        "critic": backend,
+        "robot": dict(robot or {}),
+    }
+
+
+def _finite(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
+
+
+def load_json(path: str | Path, what: str) -> dict[str, Any]:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read {what}: {exc}") from exc
+
+
+def rank(search: SearchConfig, scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Scores best first (a missing value last, ties by candidate index)."""
+    def key(s):
+        v = s.get("value")
+        if v is None:
+            return (1, 0.0, s["candidate"])
+        return (0, v if search.selection == "gap" else -v, s["candidate"])
+
+    return sorted(scores, key=key)
+
+
+def survivors(search: SearchConfig, screen_scores: list[dict[str, Any]]) -> dict[str, Any]:
+    """Successive halving: which candidates continue after screening, and why."""
+    n = search.halving.survivors(len(screen_scores))
+    ranked = rank(search, screen_scores)
+    keep = sorted(s["candidate"] for s in ranked[:n])
+    return {
+        "objective": search.selection,
+        "keep": keep,
+        "stopped": sorted(s["candidate"] for s in ranked[n:]),
+        "screen": [{"candidate": s["candidate"], "value": s.get("value")} for s in screen_scores],
+        "why": f"the best {n} of {len(screen_scores)} by {search.selection} after screening",
+    }
+
+
+def select(search: SearchConfig, iteration: int, candidates: list[dict[str, Any]],
+           incumbent: dict[str, Any] | None) -> dict[str, Any]:
+    """The selection record of one iteration.
+
+    ``candidates``: per candidate ``{"candidate", "label", "digest", "dir", "score"}``;
+    ``incumbent``: the previous iteration's selection record and directory
+    (``{"selection", "dir"}``) or None for iteration 0."""
+    scores = [dict(c["score"], candidate=c["candidate"]) for c in candidates]
+    best = rank(search, scores)[0]
+    by_k = {c["candidate"]: c for c in candidates}
+    winner_c = by_k[best["candidate"]]
+    rows = [{"candidate": c["candidate"], "label": c["label"], "digest": c["digest"],
+             "gap": c["score"].get("gap"), "mean_return": c["score"].get("mean_return"),
+             "value": c["score"].get("value"), "rung": c["score"].get("rung", "full")}
+            for c in candidates]
+    inc = None
+    if incumbent is not None:
+        prev = incumbent["selection"]
+        inc = {"from_iteration": iteration - 1, "value": prev["best_value"],
+               "label": prev["winner"]["label"], "dir": str(incumbent["dir"])}
+    values = ", ".join(_fmt(r["value"]) for r in rows)
+    what = f"cand_{best['candidate']} ({winner_c['label']})"
+    if inc is not None and search.keeps_best and not search.better(best.get("value"), inc["value"]):
+        winner = {"kind": "incumbent", "candidate": None, "label": inc["label"],
+                  "dir": inc["dir"], "value": inc["value"], "from_iteration": iteration - 1}
+        why = (f"no candidate beats the incumbent: the best, {what}, has {search.selection} "
+               f"{_fmt(best.get('value'))} against the incumbent's {_fmt(inc['value'])} (iteration "
+               f"{iteration - 1}'s selection), so its reward and policy carry over")
+    else:
+        winner = {"kind": "candidate", "candidate": best["candidate"], "label": winner_c["label"],
+                  "dir": str(winner_c["dir"]), "value": best.get("value"), "from_iteration": iteration}
+        why = f"{what} has the best {search.selection} of the {len(rows)} candidates ({values})"
+        if inc is not None:
+            why += (f" and beats the incumbent's {_fmt(inc['value'])}" if search.keeps_best
+                    else " (the incumbent is not compared: best-so-far is off or the objective "
+                         "does not compare across rewards)")
+    history = list((incumbent or {}).get("selection", {}).get("history", []))
+    history += [dataclasses.asdict(CandidateRecord(
+        iteration=iteration, candidate=r["candidate"], label=r["label"], digest=r["digest"],
+        gap=r["gap"], fitness=r["mean_return"],
+        won=winner["kind"] == "candidate" and winner["candidate"] == r["candidate"]))
+        for r in rows]
+    return {
+        "iteration": iteration,
+        "objective": search.selection,
+        "objective_meaning": OBJECTIVES[search.selection],
+        "keep_best": search.keep_best,
+        "candidates": rows,
+        "incumbent": inc,
+        "winner": winner,
+        "incumbent_kept": winner["kind"] == "incumbent",
+        "why": why,
+        "best_value": winner["value"],
+        "history": history,
+    }
+
+
+def write_selection(path: str | Path, record: dict[str, Any]) -> None:
+    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+
+
+def history_of(selection: dict[str, Any] | None) -> SearchHistory:
+    """What the next rewrite knows of the search so far."""
+    if not selection:
+        return SearchHistory()
+    return SearchHistory(
+        candidates=[CandidateRecord(**h) for h in selection.get("history", [])],
+        incumbent_kept=bool(selection.get("incumbent_kept")),
+    )
+
+
+def search_markdown(selection: dict[str, Any]) -> str:
+    """The selection for a critique: every candidate's change and score, the winner and why."""
+    lines = [f"Selection by {selection['objective']} ({selection['objective_meaning']}).", "",
+             "| candidate | change | gap | mean return | stage | selected |",
+             "|---:|---|---:|---:|---|---|"]
+    w = selection["winner"]
+    for r in selection["candidates"]:
+        mark = "yes" if w["kind"] == "candidate" and w["candidate"] == r["candidate"] else ""
+        lines.append(f"| {r['candidate']} | {r['label']} | {_fmt(r['gap'])} | "
+                     f"{_fmt(r['mean_return'])} | {r['rung']} | {mark} |")
+    inc = selection.get("incumbent")
+    if inc is not None:
+        kept = "kept" if w["kind"] == "incumbent" else "replaced"
+        lines.append(f"| incumbent | iteration {inc['from_iteration']}'s selection ({inc['label']}) | "
+                     f"{_fmt(inc['value']) if selection['objective'] == 'gap' else ''} | | | {kept} |")
+    lines += ["", f"Why: {selection['why']}."]
+    return "\n".join(lines)
+
+
+def _fmt(x: Any) -> str:
+    return f"{x:.3f}" if isinstance(x, (int, float)) else "-"
