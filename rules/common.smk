@@ -126,6 +126,11 @@ def critique_inputs(wildcards):
     return inputs
 
 
+def candidate_rollouts(wildcards):
+    it = iteration_paths(wildcards)
+    return [str(it.cand(k).path("rollout")) for k in candidates_of(wildcards)]
+
+
 def provenance_inputs(wildcards):
     """What an iteration's provenance.json records: its own artifacts, every candidate's, the clip
     and the warm start."""

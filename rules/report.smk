@@ -11,6 +11,8 @@ rule iteration_page:
         markdown=IterationPaths.pattern("critique_md"),
         train_log=IterationPaths.pattern("train_log"),
         critic_dir=IterationPaths.pattern("critic_dir"),
+        selection=IterationPaths.pattern("selection"),
+        candidates=candidate_rollouts,
         clip=run_clip_video,
         previous_reward=previous_reward_if_any,
         code=report_code,

@@ -267,12 +267,12 @@ def finished_run(tmp_path_factory):
 
 def test_killed_forced_retraining_keeps_the_policy_and_a_plain_run_redoes_it(finished_run):
     repo, config = finished_run
-    it = repo / "results" / RUN / "iter_1"
+    it = repo / "results" / RUN / "iter_1" / "cand_0"
     before = hashes(it, TRAIN_OUTPUTS)
     log = open(repo.parent / "killed.log", "w")
     proc = subprocess.Popen(
         [str(BIN / "snakemake"), "--cores", "2", "--configfile", str(config),
-         "-R", f"results/{RUN}/iter_1/policy.pth"],
+         "-R", f"results/{RUN}/iter_1/cand_0/policy.pth"],
         cwd=repo, stdout=log, stderr=subprocess.STDOUT, env=env(), start_new_session=True)
     try:
         deadline = time.monotonic() + 120
@@ -298,7 +298,7 @@ def test_killed_forced_retraining_keeps_the_policy_and_a_plain_run_redoes_it(fin
     # a killed Snakemake leaves its lock; --unlock is the documented remedy
     snakemake(repo, "--configfile", str(config), "--unlock")
     counts = jobs_run(snakemake(repo, "--configfile", str(config)))
-    assert counts.get("train_policy") == 1, counts  # the killed job is redone (rerun-incomplete)
+    assert counts.get("train_candidate") == 1, counts  # the killed job is redone (rerun-incomplete)
     assert leftovers(it / "train_log.csv") == [] and leftovers(it / "tb") == []
     check = verify(repo)
     assert check.returncode == 0, check.stdout + check.stderr
@@ -307,10 +307,10 @@ def test_killed_forced_retraining_keeps_the_policy_and_a_plain_run_redoes_it(fin
 
 def test_a_deleted_trajectory_is_rebuilt_by_a_plain_run(finished_run):
     repo, config = finished_run
-    traj = repo / "results" / RUN / "iter_1" / "trajectory.npz"
+    traj = repo / "results" / RUN / "iter_1" / "cand_0" / "trajectory.npz"
     traj.unlink()
     counts = jobs_run(snakemake(repo, "--configfile", str(config)))
-    assert counts.get("render_rollout") == 1 and "train_policy" not in counts, counts
+    assert counts.get("render_candidate") == 1 and "train_candidate" not in counts, counts
     assert traj.stat().st_size > 0
     check = verify(repo)
     assert check.returncode == 0, check.stdout + check.stderr
@@ -318,12 +318,12 @@ def test_a_deleted_trajectory_is_rebuilt_by_a_plain_run(finished_run):
 
 def test_a_corrupt_reward_fails_the_rerun_and_keeps_the_checkpoint(finished_run):
     repo, config = finished_run
-    it = repo / "results" / RUN / "iter_1"
+    it = repo / "results" / RUN / "iter_1" / "cand_0"
     before = hashes(it, TRAIN_OUTPUTS + ROLLOUT_OUTPUTS)
     reward = it / "reward.py"
     reward.write_text(reward.read_text() + "\nthis is not python(\n")
     proc = snakemake(repo, "--configfile", str(config), check=False)
     assert proc.returncode != 0
-    assert "results/tiny/iter_1/reward.py" in proc.stdout + proc.stderr
+    assert "results/tiny/iter_1/cand_0/reward.py" in proc.stdout + proc.stderr
     assert hashes(it, TRAIN_OUTPUTS + ROLLOUT_OUTPUTS) == before
     assert hidden(it) == []

@@ -32,15 +32,18 @@ def quick_run(tmp_path_factory):
 def test_quick_run_produces_every_artifact(quick_run):
     repo, proc = quick_run
     counts = jobs_run(proc)
-    assert counts["train_policy"] == ITERATIONS and counts["rewrite_reward"] == ITERATIONS - 1
+    assert counts["train_candidate"] == ITERATIONS and counts["rewrite_rewards"] == ITERATIONS - 1
     run_dir = repo / "results" / RUN
     for i in range(ITERATIONS):
         d = run_dir / f"iter_{i}"
-        for name in ("reward.py", "reward_validation.json", "policy.pth", "train_log.csv",
-                     "rollout.mp4", "trajectory.npz", "critique.json", "critique.md",
-                     "provenance.json"):
+        for name in ("proposals.json", "reward.py", "reward_validation.json", "policy.pth",
+                     "train_log.csv", "rollout.mp4", "trajectory.npz", "selection.json",
+                     "critique.json", "critique.md", "provenance.json"):
             assert (d / name).stat().st_size > 0, d / name
-        assert any((d / "tb").rglob("events.out.tfevents.*"))
+        for name in ("reward.py", "policy.pth", "rollout.mp4", "trajectory.npz", "score.json",
+                     "critique.json"):
+            assert (d / "cand_0" / name).stat().st_size > 0, d / "cand_0" / name
+        assert any((d / "cand_0" / "tb").rglob("events.out.tfevents.*"))
     sidecar = json.loads((repo / "data/clips/cmu_jumps_short.json").read_text())
     assert sidecar["fps"] == 15 and sidecar["sha256"] == hash_path(repo / "data/clips/cmu_jumps_short.mp4")
 
@@ -63,16 +66,20 @@ def test_trajectory_follows_the_contract(quick_run):
 
 
 def test_reward_changes_the_way_the_critique_asked(quick_run):
+    """The candidate that applies the critique as asked carries every edit of the previous
+    iteration's critique, made to the previous iteration's selected reward."""
     repo, _ = quick_run
     run_dir = repo / "results" / RUN
+    checked = 0
     for i in range(1, ITERATIONS):
         critique = Critique.load(run_dir / f"iter_{i - 1}" / "critique.json")
         before = read_terms((run_dir / f"iter_{i - 1}" / "reward.py").read_text())
-        after = read_terms((run_dir / f"iter_{i}" / "reward.py").read_text())
+        proposals = json.loads((run_dir / f"iter_{i}" / "proposals.json").read_text())
+        as_asked = [c for c in proposals["candidates"] if c["label"] == "as asked"]
         edits = critique.rewrite + critique.new + critique.remove
-        if not edits:
-            assert after == before
+        if not as_asked or not edits:
             continue
+        after = read_terms(as_asked[0]["code"])
         assert after != before
         for item in critique.remove:
             assert item.component not in after
@@ -80,6 +87,22 @@ def test_reward_changes_the_way_the_critique_asked(quick_run):
             assert item.component in after
             for key, value in item.params.items():
                 assert after[item.component][key] == pytest.approx(value), (item.component, key)
+        checked += 1
+    assert checked >= 1
+
+
+def test_best_gap_never_rises_and_the_critique_shows_the_search(quick_run):
+    repo, _ = quick_run
+    run_dir = repo / "results" / RUN
+    table = pd.read_csv(run_dir / "summary.csv")
+    gaps = list(table["gap"])
+    assert all(b <= a + 1e-12 for a, b in zip(gaps, gaps[1:])), gaps
+    for i in range(ITERATIONS):
+        selection = json.loads((run_dir / f"iter_{i}" / "selection.json").read_text())
+        assert table["gap"].iloc[i] == pytest.approx(selection["best_value"])
+        assert len(selection["history"]) == i + 1  # one candidate per iteration so far
+        md = (run_dir / f"iter_{i}" / "critique.md").read_text()
+        assert "## Search: the candidates of this iteration" in md and selection["why"] in md
 
 
 def test_summary_has_a_row_per_iteration_and_metrics(quick_run):
@@ -97,7 +120,8 @@ def test_provenance_hashes_match_the_artifacts(quick_run):
     record = json.loads((repo / "results" / RUN / "iter_1" / "provenance.json").read_text())
     assert record["git"]["commit"] and len(record["git"]["commit"]) == 40
     assert record["settings"]["seed"] == 0 and record["packages"]["torch"].startswith("2.13")
-    assert "train_policy" in record["wall_time_s"]
+    assert "cand_0/train_policy" in record["wall_time_s"]
+    assert "results/ant_quick/iter_1/cand_0/policy.pth" in record["outputs"]
     assert "results/ant_quick/iter_0/policy.pth" in record["inputs"]  # warm start
     for path, digest in record["outputs"].items():
         assert hash_path(repo / path) == digest, path
@@ -113,12 +137,12 @@ def test_forcing_one_iteration_reruns_only_downstream(quick_run):
     repo, _ = quick_run
     iter0_reward = (repo / "results" / RUN / "iter_0" / "reward.py").stat().st_mtime_ns
     proc = snakemake(
-        repo, "--configfile", "config/quick.yaml", "-R", f"results/{RUN}/iter_1/policy.pth"
+        repo, "--configfile", "config/quick.yaml", "-R", f"results/{RUN}/iter_1/cand_0/policy.pth"
     )
     counts = jobs_run(proc)
-    assert counts.get("train_policy") == ITERATIONS - 1
-    assert counts.get("rewrite_reward") == ITERATIONS - 2
-    for rule in ("fetch_clip", "trim_clip", "initial_reward"):
+    assert counts.get("train_candidate") == ITERATIONS - 1
+    assert counts.get("rewrite_rewards") == ITERATIONS - 2
+    for rule in ("fetch_clip", "trim_clip", "initial_rewards"):
         assert rule not in counts
     assert (repo / "results" / RUN / "iter_0" / "reward.py").stat().st_mtime_ns == iter0_reward
     assert jobs_run(snakemake(repo, "--configfile", "config/quick.yaml")) == {}
@@ -174,6 +198,7 @@ def test_review_page_of_the_quick_run_plays_in_chromium(quick_run, tmp_path):
         _assert_videos_play(browser, ["expert.mp4", "rollout.mp4"])
         text = browser.evaluate("document.body.innerText")
         assert "Rewrite component" in text and "TERMS" in text  # critique and reward code shown
+        assert "Candidates of this iteration" in text and "cand_0" in text
         shot = browser.screenshot(tmp_path / "quick_run_iter_1.png")
     assert shot.stat().st_size > 10_000
 
@@ -239,7 +264,7 @@ def test_rollout_is_filmed_like_the_expert_clip(quick_run):
     repo, _ = quick_run
     evidence = json.loads((repo / "data/clips/evidence/cmu_jumps_short.json").read_text())
     assert evidence["quantities"]["camera_motion"]["value"] == "fixed"
-    log = (repo / "results" / RUN / "logs" / "iter_0" / "render_rollout.log").read_text()
+    log = (repo / "results" / RUN / "logs" / "iter_0" / "cand_0" / "render_rollout.log").read_text()
     assert "rollout camera fixed" in log
     frames, _ = read_video(repo / "results" / RUN / "iter_0" / "rollout.mp4")
     grey = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])

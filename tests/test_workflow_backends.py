@@ -100,12 +100,12 @@ def test_openai_backends_drive_the_loop(openai_run, server):
     assert server.count == 4
     run = repo / "results" / "ant_lm"
     assert (run / "iter_0" / "reward.py").read_text() == INITIAL_CODE
-    assert (run / "iter_1" / "reward.py").read_text() == REWRITTEN_CODE
     critique = Critique.load(run / "iter_0" / "critique.json")
     assert critique.backend == "openai" and critique.gap is not None  # measured analytically
     assert [i.component for i in critique.rewrite] == ["forward_velocity"]
     assert [i.component for i in critique.new] == ["hop"]
-    assert "hop" in (run / "iter_1" / "train_log.csv").read_text().splitlines()[0]
+    assert "hop" in (run / "iter_1" / "cand_0" / "train_log.csv").read_text().splitlines()[0]
+    assert (run / "iter_1" / "cand_0" / "reward.py").read_text() == REWRITTEN_CODE
     assert list((run / "iter_0" / "critic" / "lm").glob("*.json")), "raw LM records kept"
     assert list((run / "iter_0" / "critic" / "storyboard").glob("*.png"))
     assert list((repo / "data" / "lm_cache").glob("*.json"))
@@ -117,7 +117,7 @@ def test_rerun_from_scratch_is_answered_by_the_cache(openai_run, server):
     shutil.rmtree(repo / "results")
     snakemake(repo, "--configfile", "config/quick.yaml", str(config))
     assert server.count == before  # 0 requests reached the server
-    assert (repo / "results/ant_lm/iter_1/reward.py").read_text() == REWRITTEN_CODE
+    assert (repo / "results/ant_lm/iter_1/cand_0/reward.py").read_text() == REWRITTEN_CODE
 
 
 def test_api_key_is_in_no_artifact_or_log(openai_run):
@@ -151,7 +151,7 @@ def test_human_critic_waits_for_feedback_then_continues(tmp_path_factory):
     )
     second = snakemake(repo, *args, check=False)
     counts = jobs_run(second)
-    assert counts.get("train_policy") == 1 and "initial_reward" not in counts  # loop continued
+    assert counts.get("train_candidate") == 1 and "initial_rewards" not in counts  # loop continued
     critique = Critique.load(repo / "results/ant_human/iter_0/critique.json")
     assert critique.backend == "human" and critique.problems[0].component == "forward_velocity"
     assert second.returncode != 0  # now it waits for iteration 1's feedback

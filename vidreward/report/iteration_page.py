@@ -21,7 +21,7 @@ from vidreward.report.markup import (
     render_markdown,
     template,
 )
-from vidreward.report.media import data_uri
+from vidreward.report.media import data_uri, small_video_uri
 from vidreward.report.pagefiles import ReportError, log, prepare_out_dir, video_meta, write_page
 
 STORYBOARD_EXTS = (".png", ".jpg", ".jpeg", ".webp")
@@ -76,6 +76,43 @@ def _storyboard(iter_dir: Path) -> str:
     return ('<h3>Expert clip, as measured</h3><div class="storyboard">' + _figures(frames) + "</div>"
             '<h3>Rollout video, as measured</h3><div class="storyboard" id="robot-storyboard">'
             + _figures(robot) + "</div>")
+
+
+CANDIDATE_VIDEO_WIDTH = 200  # px: K small rollouts keep the page under the data-URL cap
+
+
+def _candidates(iter_dir: Path) -> str:
+    """Every candidate's rollout side by side with its change, scores and whether it was
+    selected; the kept incumbent, when no candidate beat it."""
+    sel_path = IterationPaths.in_dir(iter_dir, "selection")
+    if not sel_path.is_file():
+        return '<p class="muted">No selection record: this iteration trained a single reward.</p>'
+    try:
+        record = json.loads(sel_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ReportError(f"{sel_path}: not valid JSON: {exc}") from exc
+    winner = record["winner"]
+    figures = []
+    for c in record["candidates"]:
+        k = c["candidate"]
+        name = IterationPaths.candidate_name(k)
+        video = IterationPaths.in_dir(IterationPaths.candidate_in_dir(iter_dir, k), "rollout")
+        won = winner["kind"] == "candidate" and winner["candidate"] == k
+        media = (f'<video src="{small_video_uri(video, CANDIDATE_VIDEO_WIDTH)}" data-file="{esc(name)}.mp4" '
+                 'autoplay loop muted playsinline controls></video>' if video.is_file()
+                 else '<p class="muted">rollout missing</p>')
+        figures.append(
+            f'<figure class="candidate{" selected" if won else ""}" id="{esc(name)}">{media}'
+            f"<figcaption><b>{esc(name)}</b>{' (selected)' if won else ''}: {esc(c['label'])}<br>"
+            f"gap {esc(fmt(num(c.get('gap'))))} · mean return {esc(fmt(num(c.get('mean_return'))))}"
+            f"{'' if c.get('rung', 'full') == 'full' else ' · ' + esc(c['rung'])}</figcaption></figure>")
+    note = ""
+    if winner["kind"] == "incumbent":
+        note = (f'<p class="warn" id="incumbent-kept">No candidate beat the incumbent: iteration '
+                f"{esc(winner['from_iteration'])}'s selection ({esc(winner['label'])}, "
+                f"{esc(record['objective'])} {esc(fmt(num(winner['value'])))}) carries over.</p>")
+    return (f'<p id="selection-why">Selected by {esc(record["objective"])}: {esc(record["why"])}.</p>'
+            + note + '<div class="candidates">' + "".join(figures) + "</div>")
 
 
 def _critique_sections(iter_dir: Path) -> tuple[str, dict[str, Any]]:
@@ -213,6 +250,7 @@ def build_iteration_page(iter_dir: Path, expert_clip: Path, out_dir: Path,
         rollout_name=rollout_name, rollout_meta=rollout_meta, rollout_warn=rollout_warn,
         iter_name=esc(iter_name),
         summary_html=summary_html,
+        candidates_html=_candidates(iter_dir),
         training_html=training,
         storyboard_html=_storyboard(iter_dir),
         critique_html=critique_html,

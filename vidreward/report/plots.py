@@ -102,10 +102,21 @@ def _descriptor_names(columns: list[str]) -> list[str]:
     return sorted(names)
 
 
+def _candidate_points(ax, df: pd.DataFrame, it: pd.Series) -> None:
+    """Every candidate's gap (``cand_<k>/gap`` columns) as grey points behind the selected gap."""
+    cols = [c for c in df.columns if c.startswith("cand_") and c.endswith("/gap")]
+    for n, col in enumerate(cols):
+        ax.scatter(it, pd.to_numeric(df[col], errors="coerce"), s=14, color="0.6", zorder=1,
+                   label="candidates" if n == 0 else None)
+    if cols:
+        ax.legend(fontsize=8)
+
+
 def plot_summary(summary_csv: str | Path, out_png: str | Path) -> Path:
     """Gap per iteration, then one panel per motion descriptor (robot per iteration, expert as a
     dashed reference line). Reads ``iteration``, ``gap``, ``expert/<name>``, ``robot/<name>``
-    columns (``vidreward.summary`` writes them) and ``mean_return`` if present."""
+    columns (``vidreward.summary`` writes them), ``mean_return`` and every candidate's
+    ``cand_<k>/gap`` (grey points in the gap panel) if present."""
     summary_csv = Path(summary_csv)
     df = _read_csv(summary_csv, "run summary")
     title = f"Run summary — {summary_csv.parent.name or summary_csv.name}"
@@ -137,7 +148,9 @@ def plot_summary(summary_csv: str | Path, out_png: str | Path) -> Path:
             ax.legend(fontsize=8)
         else:
             ax.plot(it, pd.to_numeric(df[key], errors="coerce"), marker="o",
-                    color="C2" if key == "gap" else "C0")
+                    color="C2" if key == "gap" else "C0", label="selected" if key == "gap" else None)
+            if key == "gap":
+                _candidate_points(ax, df, it)
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("iteration")
         ax.grid(alpha=0.3)

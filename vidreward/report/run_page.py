@@ -54,8 +54,11 @@ def _results(summary_csv: Path, summary_png: Path | None,
 
         with open(summary_csv, newline="") as fh:
             rows = list(csv.DictReader(fh))
-        cols = [c for c in ("iteration", "gap", "critic", "n_problems", "n_edits", "env_steps",
-                            "mean_return", "wall_s") if rows and c in rows[0]]
+        cols = [c for c in ("iteration", "gap", "selected", "selected_change", "critic",
+                            "n_problems", "n_edits", "env_steps", "mean_return", "wall_s")
+                if rows and c in rows[0]]
+        cols += sorted((c for c in (rows[0] if rows else {}) if c.startswith("cand_") and c.endswith("/gap")),
+                       key=lambda c: int(c[5:].split("/")[0]))
         with tempfile.TemporaryDirectory(prefix="vidreward-plot-") as tmp:
             png = plot_summary(summary_csv, summary_png or Path(tmp) / "summary.png")
             plot_html = (f'<img class="plot" id="summary-plot" src="{data_uri(png)}" '

@@ -1,0 +1,154 @@
+"""The search within an iteration, unit by unit: settings, the analytic rewriter's K distinct
+candidates, successive halving, the selection with its best-so-far incumbent, and the history the
+next rewrite sees."""
+
+import pytest
+
+from vidreward.config import load_config, RunSettings, validate_config
+from vidreward.critic.base import Critique, Item
+from vidreward.errors import ConfigError, RewardCodeError
+from vidreward.reward.terms import read_terms
+from vidreward.rewriter.analytic import AnalyticRewriter
+from vidreward.rewriter.base import CandidateRecord, SearchHistory, TaskSpec, code_digest
+from vidreward.search import HalvingConfig, SearchConfig
+from vidreward.search.selection import history_of, score_record, search_markdown, select, survivors
+
+TASK = TaskSpec("ant", "Move forward with repeated jumps like the person in the clip.")
+
+
+def _critique() -> Critique:
+    """A measured critique: the robot too slow and never airborne; the reward lacks airborne."""
+    expert = {"speed": 0.37, "bounce_amplitude": 0.11, "bounce_frequency": 0.67,
+              "airborne_fraction": 0.25, "height_ratio": 0.9}
+    robot = {"speed": 0.30, "bounce_amplitude": 0.05, "bounce_frequency": 2.3,
+             "airborne_fraction": 0.0, "height_ratio": 0.95}
+    return Critique(
+        rewrite=[Item("match the expert's speed", "forward_velocity", {"target_speed": 0.35})],
+        new=[Item("fly like the expert", "airborne", {"target_fraction": 0.25})],
+        backend="analytic", gap=1.0, descriptors={"expert": expert, "robot": robot})
+
+
+def test_search_settings_validate_and_name_the_bad_key():
+    base = load_config("config/quick.yaml")
+    assert RunSettings.from_config(base, "ant_quick").search == SearchConfig()
+    base["runs"]["ant_quick"]["search"] = {"candidates": 3, "halving": {"screen_fraction": 0.5}}
+    validate_config(base)
+    search = RunSettings.from_config(base, "ant_quick").search
+    assert search.candidates == 3 and search.halving == HalvingConfig(screen_fraction=0.5, keep=0.5)
+    assert search.halving.survivors(3) == 2 and HalvingConfig(keep=0.1).survivors(4) == 1
+    for bad, key in (({"candidates": 0}, "candidates"), ({"selection": "luck"}, "selection"),
+                     ({"halving": {"screen_fraction": 1.0}}, "screen_fraction"),
+                     ({"colour": 1}, "colour")):
+        cfg = load_config("config/quick.yaml")
+        cfg["runs"]["ant_quick"]["search"] = bad
+        with pytest.raises(ConfigError, match=key):
+            validate_config(cfg)
+            RunSettings.from_config(cfg, "ant_quick")
+
+
+def test_initial_candidates_are_distinct_and_the_first_is_the_single_reward():
+    rewriter = AnalyticRewriter()
+    proposals = rewriter.propose_initial(TASK, k=5)
+    assert len({p.digest for p in proposals}) == 5
+    assert proposals[0].code == rewriter.initial(TASK) and proposals[0].label == "as asked"
+    first = read_terms(proposals[0].code)
+    scales = [read_terms(p.code)["vertical_bounce"]["scale"] for p in proposals[1:4]]
+    # the line search over the jump term's weight: x2, x0.5, x4 of the first candidate's
+    assert scales == pytest.approx([2 * first["vertical_bounce"]["scale"],
+                                    0.5 * first["vertical_bounce"]["scale"],
+                                    4 * first["vertical_bounce"]["scale"]])
+
+
+def test_rewrite_candidates_search_around_the_term_behind_the_largest_gap():
+    rewriter = AnalyticRewriter()
+    previous = rewriter.initial(TASK)
+    proposals = rewriter.propose_rewrites(TASK, previous, _critique(), k=4)
+    as_asked = read_terms(proposals[0].code)
+    assert as_asked["airborne"]["target_fraction"] == 0.25  # the critique's edit itself
+    assert as_asked["forward_velocity"]["target_speed"] == 0.35
+    # airborne_fraction has the largest normalised gap: its term leads the line search
+    assert [p.label for p in proposals[1:]] == ["airborne scale x2", "airborne scale x0.5",
+                                                "airborne scale x4"]
+    assert read_terms(proposals[1].code)["airborne"]["scale"] == pytest.approx(
+        2 * as_asked["airborne"]["scale"])
+
+
+def test_rewrite_candidates_skip_everything_tried_before():
+    rewriter = AnalyticRewriter()
+    previous = rewriter.initial(TASK)
+    first = rewriter.propose_rewrites(TASK, previous, _critique(), k=3)
+    history = SearchHistory([CandidateRecord(1, k, p.label, p.digest) for k, p in enumerate(first)],
+                            incumbent_kept=True)
+    again = rewriter.propose_rewrites(TASK, previous, _critique(), k=3, history=history)
+    assert not {p.digest for p in again} & {p.digest for p in first}
+    assert [p.label for p in again] == ["airborne scale x4", "airborne scale x0.25",
+                                        "airborne scale x8"]
+    assert "beat the incumbent" in again[0].code
+
+
+def test_too_many_candidates_is_a_clear_error():
+    with pytest.raises(RewardCodeError, match="distinct candidates"):
+        AnalyticRewriter().propose_initial(TASK, k=200)
+
+
+def test_code_digest_ignores_comments_and_layout_only():
+    a = "x = {'a': 1}  # note\n\n\ndef f():\n    return x\n"
+    b = "# header\nx = {'a':1}\ndef f():\n    return x"
+    assert code_digest(a) == code_digest(b)
+    assert code_digest(a) != code_digest(a.replace("1", "2"))
+
+
+def _cand(k, gap, label="c", ret=1.0, search=SearchConfig(candidates=3)):
+    return {"candidate": k, "label": f"{label}{k}", "digest": f"d{k}", "dir": f"iter/cand_{k}",
+            "score": score_record(search, k, gap, ret, "analytic")}
+
+
+def test_selection_picks_the_lowest_gap_and_says_why():
+    search = SearchConfig(candidates=3)
+    record = select(search, 0, [_cand(0, 0.9), _cand(1, 0.7), _cand(2, 0.8)], None)
+    assert record["winner"]["candidate"] == 1 and record["best_value"] == 0.7
+    assert "cand_1" in record["why"] and not record["incumbent_kept"]
+    assert [h["won"] for h in record["history"]] == [False, True, False]
+
+
+def test_incumbent_stays_when_no_candidate_beats_it_and_best_never_rises():
+    search = SearchConfig(candidates=2)
+    first = select(search, 0, [_cand(0, 0.9), _cand(1, 0.7)], None)
+    second = select(search, 1, [_cand(0, 0.75), _cand(1, 0.8)],
+                    {"selection": first, "dir": "iter_0"})
+    assert second["winner"]["kind"] == "incumbent" and second["winner"]["dir"] == "iter_0"
+    assert second["best_value"] == 0.7 and second["incumbent_kept"]
+    assert "no candidate beats the incumbent" in second["why"]
+    history = history_of(second)
+    assert len(history.candidates) == 4 and history.incumbent_kept
+    assert "kept" in search_markdown(second)
+    third = select(search, 2, [_cand(0, 0.5), _cand(1, 0.6)], {"selection": second, "dir": "iter_1"})
+    assert third["winner"]["candidate"] == 0 and third["best_value"] == 0.5
+    assert [r["best_value"] for r in (first, second, third)] == [0.7, 0.7, 0.5]
+
+
+def test_without_best_so_far_the_best_candidate_always_wins():
+    search = SearchConfig(candidates=2, keep_best=False)
+    first = select(search, 0, [_cand(0, 0.5, search=search), _cand(1, 0.7, search=search)], None)
+    second = select(search, 1, [_cand(0, 0.9, search=search), _cand(1, 0.8, search=search)],
+                    {"selection": first, "dir": "iter_0"})
+    assert second["winner"]["candidate"] == 1 and second["best_value"] == 0.8
+
+
+def test_mean_return_selects_the_highest_and_never_keeps_an_incumbent():
+    search = SearchConfig(candidates=2, selection="mean_return")
+    first = select(search, 0, [_cand(0, 0.5, ret=10.0, search=search),
+                               _cand(1, 0.9, ret=20.0, search=search)], None)
+    assert first["winner"]["candidate"] == 1
+    second = select(search, 1, [_cand(0, 0.5, ret=1.0, search=search),
+                                _cand(1, 0.9, ret=2.0, search=search)],
+                    {"selection": first, "dir": "iter_0"})
+    assert second["winner"]["kind"] == "candidate"  # returns of different rewards do not compare
+
+
+def test_halving_keeps_the_best_share():
+    search = SearchConfig(candidates=4, halving=HalvingConfig(keep=0.5))
+    scores = [score_record(search, k, g, 0.0, "analytic", rung="screen")
+              for k, g in enumerate([0.9, 0.4, None, 0.6])]
+    record = survivors(search, scores)
+    assert record["keep"] == [1, 3] and record["stopped"] == [0, 2]
