@@ -82,7 +82,10 @@ def candidate_train_inputs(wildcards):
     screening run (the final rung continues from it or keeps it)."""
     it = iteration_paths(wildcards)
     k = int(wildcards.k)
-    inputs = {"reward": str(it.cand(k).path("reward")), "init": warm_start_policy(wildcards)}
+    inputs = {
+        "reward": str(it.cand(k).path("reward")),
+        "init": warm_start_policy(wildcards),
+    }
     if halving_of(wildcards):
         screen = it.cand(k, SCREEN_DIR)
         inputs["survivors"] = str(it.path("survivors"))
@@ -103,10 +106,15 @@ def incumbent_selection(wildcards):
 def selection_inputs(wildcards):
     """Every candidate's score and selectable artifacts, and the incumbent's."""
     it = iteration_paths(wildcards)
-    inputs = {"proposals": str(it.path("proposals")), "incumbent": incumbent_selection(wildcards)}
+    inputs = {
+        "proposals": str(it.path("proposals")),
+        "incumbent": incumbent_selection(wildcards),
+    }
     inputs["scores"] = [str(it.cand(k).path("score")) for k in candidates_of(wildcards)]
     for name in SELECTED:
-        inputs[f"cand_{name}"] = [str(it.cand(k).path(name)) for k in candidates_of(wildcards)]
+        inputs[f"cand_{name}"] = [
+            str(it.cand(k).path(name)) for k in candidates_of(wildcards)
+        ]
         if int(wildcards.i) > 0:
             inputs[f"incumbent_{name}"] = previous(name)(wildcards)
     return inputs
@@ -115,14 +123,18 @@ def selection_inputs(wildcards):
 def critique_inputs(wildcards):
     """The selection, the selected rollout and the measured critiques it may come from."""
     it = iteration_paths(wildcards)
-    inputs = {name: str(it.path(name)) for name in ("selection", "rollout", "trajectory", "reward",
-                                                    "train_log")}
+    inputs = {
+        name: str(it.path(name))
+        for name in ("selection", "rollout", "trajectory", "reward", "train_log")
+    }
     inputs["clip"] = run_clip_video(wildcards)
     inputs["feedback"] = human_feedback(wildcards)
     sources = [it.cand(k) for k in candidates_of(wildcards)]
     if int(wildcards.i) > 0:
         sources.append(it.previous)
-    inputs["measured"] = [str(s.path(n)) for s in sources for n in ("critique", "critic_dir")]
+    inputs["measured"] = [
+        str(s.path(n)) for s in sources for n in ("critique", "critic_dir")
+    ]
     return inputs
 
 
@@ -132,16 +144,22 @@ def candidate_rollouts(wildcards):
 
 
 def provenance_inputs(wildcards):
-    """What an iteration's provenance.json records: its own artifacts, every candidate's, the clip
+    """What the provenance record of an iteration holds: its own artifacts, every candidate's, the clip
     and the warm start."""
     it = iteration_paths(wildcards)
     inputs = {name: str(it.path(name)) for name in RECORDED if name != "provenance"}
-    inputs["candidates"] = [p for k in candidates_of(wildcards)
-                            for p in it.candidate_recorded(k, halving_of(wildcards))]
+    inputs["candidates"] = [
+        p
+        for k in candidates_of(wildcards)
+        for p in it.candidate_recorded(k, halving_of(wildcards))
+    ]
     if halving_of(wildcards):
         inputs["survivors"] = str(it.path("survivors"))
-    inputs.update(clip=run_clip_video(wildcards), sidecar=run_clip_sidecar(wildcards),
-                  init=warm_start_policy(wildcards))
+    inputs.update(
+        clip=run_clip_video(wildcards),
+        sidecar=run_clip_sidecar(wildcards),
+        init=warm_start_policy(wildcards),
+    )
     return inputs
 
 

@@ -107,13 +107,21 @@ use rule train_candidate as screen_candidate with:
         reward=IterationPaths.pattern("reward", candidate="{k}"),
         init=warm_start_policy,
     output:
-        policy=update(IterationPaths.pattern("policy", candidate="{k}", rung=SCREEN_DIR)),
-        train_log=update(IterationPaths.pattern("train_log", candidate="{k}", rung=SCREEN_DIR)),
-        tb=update(directory(IterationPaths.pattern("tb", candidate="{k}", rung=SCREEN_DIR))),
+        policy=update(
+            IterationPaths.pattern("policy", candidate="{k}", rung=SCREEN_DIR)
+        ),
+        train_log=update(
+            IterationPaths.pattern("train_log", candidate="{k}", rung=SCREEN_DIR)
+        ),
+        tb=update(
+            directory(IterationPaths.pattern("tb", candidate="{k}", rung=SCREEN_DIR))
+        ),
     log:
         IterationPaths.log_pattern("train_policy", candidate="{k}", rung=SCREEN_DIR),
     benchmark:
-        IterationPaths.benchmark_pattern("train_policy", candidate="{k}", rung=SCREEN_DIR)
+        IterationPaths.benchmark_pattern(
+            "train_policy", candidate="{k}", rung=SCREEN_DIR
+        )
     params:
         settings=run_settings,
         iteration=iteration_index,
@@ -147,12 +155,18 @@ use rule render_candidate as render_screen with:
         reward=IterationPaths.pattern("reward", candidate="{k}"),
         evidence=run_clip_evidence,
     output:
-        video=update(IterationPaths.pattern("rollout", candidate="{k}", rung=SCREEN_DIR)),
-        trajectory=update(IterationPaths.pattern("trajectory", candidate="{k}", rung=SCREEN_DIR)),
+        video=update(
+            IterationPaths.pattern("rollout", candidate="{k}", rung=SCREEN_DIR)
+        ),
+        trajectory=update(
+            IterationPaths.pattern("trajectory", candidate="{k}", rung=SCREEN_DIR)
+        ),
     log:
         IterationPaths.log_pattern("render_rollout", candidate="{k}", rung=SCREEN_DIR),
     benchmark:
-        IterationPaths.benchmark_pattern("render_rollout", candidate="{k}", rung=SCREEN_DIR)
+        IterationPaths.benchmark_pattern(
+            "render_rollout", candidate="{k}", rung=SCREEN_DIR
+        )
 
 
 rule score_candidate:
@@ -186,7 +200,9 @@ use rule score_candidate as score_screen with:
     input:
         clip=run_clip_video,
         rollout=IterationPaths.pattern("rollout", candidate="{k}", rung=SCREEN_DIR),
-        trajectory=IterationPaths.pattern("trajectory", candidate="{k}", rung=SCREEN_DIR),
+        trajectory=IterationPaths.pattern(
+            "trajectory", candidate="{k}", rung=SCREEN_DIR
+        ),
         reward=IterationPaths.pattern("reward", candidate="{k}"),
         train_log=IterationPaths.pattern("train_log", candidate="{k}", rung=SCREEN_DIR),
         truth=run_clip_truth,

@@ -65,3 +65,17 @@ def test_bench_motion_real_footage_prints_estimate_truth_error_and_shares():
     for k in ("direction", "speed", "camera"):
         assert re.search(rf"real {k} +within tolerance: [01]/1 \(\d+ %\)", out), out
     assert "quad_" not in out  # only real clips named: the suite is not rendered
+
+
+def test_bench_search_prints_iteration_wall_time_against_k():
+    out = _run(str(BENCH / "bench_search.py"), "--ks", "2", "--steps", "2048", "--envs", "32",
+               "--screen", "0.5")
+    rows = {m.group(1).strip(): m.groups()[1:] for m in re.finditer(
+        r"^(K=\d+(?: halving)?)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d,]+)$", out, re.MULTILINE)}
+    assert set(rows) == {"K=1", "K=2", "K=2 halving"}, out
+    assert float(rows["K=1"][1]) == pytest.approx(1.0)
+    for wall, ratio, per_cand, steps in rows.values():
+        assert float(wall) > 0 and float(ratio) > 0 and float(per_cand) > 0
+    trained = {name: int(r[3].replace(",", "")) for name, r in rows.items()}
+    # K=2 trains twice the budget; halving trains both for half of it and one on: 1.5 budgets
+    assert trained == {"K=1": 2048, "K=2": 4096, "K=2 halving": 3072}

@@ -80,6 +80,7 @@ def _layout_files(config: dict) -> set[str]:
         for i in range(n):
             it = IterationPaths(run, i)
             files |= {str(it.path(name)) for name in layout.RECORDED}
+            files |= set(it.candidate_recorded(0))  # the quick run has one candidate
         paths = RunPaths(run)
         files |= {paths.path("summary_csv"), paths.path("summary_json")}
         files |= set(paths.report_pages(n))
@@ -112,7 +113,10 @@ def test_rules_spell_no_artifact_path():
 def test_no_stage_takes_a_json_string():
     from vidreward import provenance, stages, summary
 
-    funcs = [f for _, f in inspect.getmembers(stages, inspect.isfunction) if f.__name__.endswith("_stage")]
+    from vidreward.search import stages as search_stages
+
+    funcs = [f for mod in (stages, search_stages)
+             for _, f in inspect.getmembers(mod, inspect.isfunction) if f.__name__.endswith("_stage")]
     funcs += [provenance.write_provenance, summary.write_summary]
     assert len(funcs) >= 8
     for fn in funcs:
@@ -127,7 +131,10 @@ def test_training_seed_rule_has_one_home():
     settings = RunSettings.from_config(config, "ant_quick")
     settings = dataclasses.replace(settings, seed=7)
     assert settings.train_config(2).seed == 9
-    assert settings.seeds(2) == {"run": 7, "train": 9, "rollout": 7}
+    assert settings.seeds(2) == {"run": 7, "train": 9, "train_candidates": [9], "rollout": 7}
+    three = dataclasses.replace(settings, search=dataclasses.replace(settings.search, candidates=3))
+    assert three.train_config(2, candidate=2).seed == 2009
+    assert three.seeds(2)["train_candidates"] == [9, 1009, 2009]
 
 
 # --------------------------------------------------------------------------- schema from code
@@ -224,3 +231,17 @@ def test_dvc_stage_tracks_the_layout_directories():
     assert {layout.RAW_DIR, layout.CLIPS_DIR, layout.RESULTS_DIR} <= outs
     schema = load_schema()
     assert layout.SHIPPED_DIR in schema["$defs"]["clip"]["properties"]["source"]["description"]
+
+
+def test_candidate_and_screening_paths_and_the_iteration_index():
+    it = IterationPaths("r", 2)
+    assert it.cand(1).path("score") == Path("results/r/iter_2/cand_1/score.json")
+    assert it.cand(1, layout.SCREEN_DIR).path("policy") == Path("results/r/iter_2/cand_1/screen/policy.pth")
+    assert IterationPaths.pattern("policy", candidate="{k}", rung=layout.SCREEN_DIR) == \
+        "results/{run}/iter_{i}/cand_{k}/screen/policy.pth"
+    assert IterationPaths.log_pattern("train_policy", candidate="{k}") == \
+        "results/{run}/logs/iter_{i}/cand_{k}/train_policy.log"
+    assert layout.iteration_index("results/r/iter_2/cand_1/screen") == 2
+    with_screen = it.candidate_recorded(0, halving=True)
+    assert "results/r/iter_2/cand_0/screen/score.json" in with_screen
+    assert len(with_screen) == len(layout.CANDIDATE_RECORDED) + len(layout.SCREEN_RECORDED)

@@ -94,7 +94,7 @@ def test_provenance_written_by_workflow_module_verifies(run, monkeypatch):
         clip=ClipConfig(name="expert", source={"shipped": "expert.mp4"}, start=0.0, end=1.0),
         iteration=0, benchmarks_dir=it / "benchmarks")
     record = json.loads((it / "provenance.json").read_text())
-    assert record["seeds"] == {"run": 3, "train": 3, "rollout": 3}
+    assert record["seeds"] == {"run": 3, "train": 3, "train_candidates": [3], "rollout": 3}
     result = verify_run(Path("results/demo"), root, None)
     assert result.ok, result.format_table()
     assert _status(result, "iter_0/storyboard") == {"match"}

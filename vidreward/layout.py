@@ -249,8 +249,8 @@ class IterationPaths:
 def iteration_index(directory: str | Path) -> int:
     """The ``i`` of an ``iter_<i>`` directory (or of a candidate directory inside one)."""
     path = Path(directory)
-    if path.name.startswith("cand_"):
-        path = path.parent
+    while not path.name.startswith("iter_") and path != path.parent:
+        path = path.parent  # a candidate's directory, or its screening run's
     return int(path.name.removeprefix("iter_"))
 
 

@@ -40,8 +40,12 @@ def iteration_row(iter_dir: Path, iteration: int) -> dict[str, Any]:
 
 
 def search_columns(iter_dir: Path) -> dict[str, Any]:
-    """The iteration's search: K, what was selected, and each candidate's gap and change."""
-    record = json.loads(IterationPaths.in_dir(iter_dir, "selection").read_text())
+    """The iteration's search: K, what was selected, and each candidate's gap and change (none
+    for an iteration directory of a single reward, without a selection record)."""
+    path = IterationPaths.in_dir(iter_dir, "selection")
+    if not path.is_file():
+        return {}
+    record = json.loads(path.read_text())
     winner = record["winner"]
     cols: dict[str, Any] = {
         "candidates": len(record["candidates"]),
@@ -75,8 +79,8 @@ def write_summary(
     metrics: dict[str, Any] = {
         "iterations": iterations,
         "final_mean_return": rows[-1]["mean_return"],
-        "total_env_steps": int(sum(r["search_env_steps"] for r in rows)),
-        "candidates": int(rows[-1]["candidates"]),
+        "total_env_steps": int(sum(r.get("search_env_steps", r["env_steps"]) for r in rows)),
+        "candidates": int(rows[-1].get("candidates", 1)),
     }
     if gaps:
         metrics.update(
