@@ -242,6 +242,22 @@ def test_missing_bounce_is_new_and_fixed_height_removed(tmp_path, bouncing_clip,
     assert new["vertical_bounce"]["frequency"] == pytest.approx(BOUNCE_HZ, abs=0.1)
     assert set(items(c, "remove")) == {"height"}
     assert "forward_velocity" not in new and "forward_velocity" not in items(c, "rewrite")
+    # the expert's bounce is a stance/flight rhythm: its frequency, feet down when it is not airborne
+    assert new["gait_schedule"] == {"frequency": pytest.approx(expert["bounce_frequency"], rel=1e-3),
+                                    "duty": pytest.approx(1 - expert["airborne_fraction"], abs=1e-3)}
+
+
+def test_no_gait_schedule_when_the_frequency_matches_or_the_expert_never_flies(tmp_path, bouncing_clip, expert):
+    traj = matching_traj(tmp_path / "trajectory.npz", expert, amp_m=expert["bounce_amplitude"] * BL * 2)
+    c = run_critic(tmp_path, bouncing_clip, traj, terms_code("forward_velocity", "vertical_bounce", "airborne"))
+    assert "vertical_bounce" in items(c, "rewrite") and "gait_schedule" not in items(c, "new")
+    clip = tmp_path / "glide.mp4"
+    write_video(clip, disc_video(n=75, bounce_px=0.0), FPS)
+    e = descriptors_from_clip(clip)
+    assert e["airborne_fraction"] < 0.02
+    traj = matching_traj(tmp_path / "flying.npz", e, air_frac=0.4, amp_m=0.05, hz=1.0)
+    c = run_critic(tmp_path, clip, traj, terms_code("forward_velocity", "takeoff", "flight", "gait_schedule"))
+    assert {"takeoff", "flight", "gait_schedule"} <= set(items(c, "remove"))
 
 
 def test_components_from_train_log_and_dominant_alive_removed(tmp_path, bouncing_clip, expert):
@@ -253,7 +269,14 @@ def test_components_from_train_log_and_dominant_alive_removed(tmp_path, bouncing
     llm_code = "import torch\ndef compute_reward(root_linvel):\n    return root_linvel[:, 0], {}\n"
     c = run_critic(tmp_path, bouncing_clip, traj, llm_code, train_log=log)
     assert set(items(c, "remove")) == {"alive"}
-    assert items(c, "new") == {"airborne": {"target_fraction": pytest.approx(expert["airborne_fraction"], abs=1e-3)}}
+    # the robot never flies, the expert does: the jump itself is asked for (push and flight), with
+    # the expert's flight time (its airborne share of each bounce period)
+    flight = expert["airborne_fraction"] / expert["bounce_frequency"]
+    assert items(c, "new") == {
+        "airborne": {"target_fraction": pytest.approx(expert["airborne_fraction"], abs=1e-3)},
+        "takeoff": {"target_vz": pytest.approx(9.81 * flight / 2, rel=1e-3)},
+        "flight": {"flight_time": pytest.approx(flight, rel=1e-3)},
+    }
     assert "train_log columns" in c.raw_text
 
 

@@ -28,6 +28,13 @@ VOCABULARY = {
     "alive": {"scale"},
     "action_cost": {"scale"},
     "lateral_drift": {"scale"},
+    "takeoff": {"scale", "target_vz", "contact_threshold"},
+    "flight": {"scale", "flight_time", "contact_threshold"},
+    "gait_schedule": {"scale", "frequency", "duty", "contact_threshold"},
+    "heading_velocity": {"scale", "heading", "target_speed", "sigma"},
+    "lateral_velocity": {"scale", "heading", "target_speed"},
+    "yaw_rate": {"scale", "target_rate", "sigma"},
+    "posture": {"scale", "target_pitch", "target_roll", "sigma"},
 }
 
 
@@ -96,6 +103,46 @@ def test_every_term_runs_and_reports_its_scaled_component():
     assert (components["action_cost"] <= 0).all() and (components["lateral_drift"] <= 0).all()
     # airborne: env 1 of the sample batch has no foot contact -> +(1 - 0.3) * 0.2
     assert components["airborne"][1].item() == pytest.approx(0.2 * 0.7)
+
+
+def test_jump_direction_and_posture_terms_reward_what_they_name():
+    import math
+
+    terms = {"takeoff": {"target_vz": 1.0}, "flight": {"flight_time": 0.3},
+             "gait_schedule": {"frequency": 0.5, "duty": 0.75},
+             "heading_velocity": {"heading": math.pi / 2, "target_speed": 1.0, "sigma": 0.5},
+             "lateral_velocity": {"heading": math.pi / 2}, "yaw_rate": {"target_rate": 1.0},
+             "posture": {"target_pitch": 0.2}}
+    code = render_reward_code(terms)
+    validate_reward_code(code, "ant")
+    fn = load_reward_source(code, origin="new_terms.py")
+    state = sample_state("ant", num_envs=4, seed=2)
+    state["root_linvel"] = torch.tensor([[0.0, 1.0, 0.5]] * 4)  # along +y, rising
+    state["root_angvel"] = torch.tensor([[0.0, 0.0, 1.0]] * 4)
+    state["root_pos"] = torch.tensor([[0.0, 0.0, 0.55 + 9.81 * 0.09 / 8]] * 4)  # apex of a 0.3 s flight
+    state["foot_contact_forces"] = torch.tensor([[20.0] * 4, [20.0, 0, 0, 0], [0.0] * 4, [0.0] * 4])
+    state["episode_time"] = torch.tensor([0.2, 0.2, 0.2, 1.8])  # phases 0.1 (stance) and 0.9 (flight)
+    half = 0.1  # nose up 0.2 rad: rotation of -0.2 rad about +y
+    state["root_quat"] = torch.tensor([[math.cos(half), 0.0, -math.sin(half), 0.0]] * 4)
+    _, c = fn(state)
+    s = {name: TERM_LIBRARY[name].defaults["scale"] for name in terms}
+    # takeoff: half the take-off speed, scaled by the share of loaded feet
+    assert c["takeoff"].tolist() == pytest.approx([s["takeoff"] * 0.5, s["takeoff"] * 0.125, 0.0, 0.0])
+    # flight: only with every foot off, full at the apex height of a flight_time flight
+    assert c["flight"].tolist() == pytest.approx([0.0, 0.0, s["flight"], s["flight"]], rel=1e-4)
+    # gait_schedule: feet down in stance pays 0.5 / duty, flight in the flight window 0.5 / (1 - duty)
+    g = s["gait_schedule"]
+    assert c["gait_schedule"].tolist() == pytest.approx([g * 0.5 / 0.75, g * 0.5 / 0.75, 0.0, g * 2.0])
+    assert c["heading_velocity"].tolist() == pytest.approx([s["heading_velocity"]] * 4, rel=1e-5)
+    # across a +y heading, +x motion is to its right: v_perp = -vx = 0, so no cost here
+    assert c["lateral_velocity"].tolist() == pytest.approx([0.0] * 4, abs=1e-6)
+    assert c["yaw_rate"].tolist() == pytest.approx([s["yaw_rate"]] * 4)
+    assert c["posture"].tolist() == pytest.approx([s["posture"]] * 4, rel=1e-4)
+    state["root_linvel"] = torch.tensor([[1.0, 0.0, 0.0]] * 4)
+    state["root_angvel"] = torch.tensor([[0.0, 0.0, -1.0]] * 4)
+    _, c = fn(state)
+    assert c["lateral_velocity"].tolist() == pytest.approx([-s["lateral_velocity"]] * 4)
+    assert (c["heading_velocity"] < 0.02 * s["heading_velocity"]).all() and (c["yaw_rate"] < 0.01).all()
 
 
 # ------------------------------------------------------------------ environment context

@@ -10,9 +10,15 @@ Each check adds problems and the four-part changes with concrete numbers and mac
 | ``forward_velocity`` | ``target_speed`` (m/s = expert speed x robot body_length), ``sigma`` (m/s) |
 | ``vertical_bounce`` | ``amplitude`` (m), ``frequency`` (Hz); z_ref(t) = standing_height + amplitude sin(2 pi f t) |
 | ``airborne`` | ``target_fraction`` |
+| ``takeoff`` | ``target_vz`` (m/s) = g T / 2, the take-off speed of a flight of T s |
+| ``flight`` | ``flight_time`` T (s) = expert airborne fraction / expert bounce frequency (one flight per bounce), at most the flight whose apex is the robot's standing_height, sqrt(8 standing_height / g) |
+| ``gait_schedule`` | ``frequency`` (Hz, the expert's bounce), ``duty`` = 1 - expert airborne fraction (stance share of a period) |
 | ``ground_contact`` | (none: reward feet on the ground when the robot flies more than the expert) |
 | ``height`` | ``target_height`` (m) |
 | ``upright``, ``alive``, ``action_cost``, ``lateral_drift`` | none |
+
+The library's ``heading_velocity``, ``lateral_velocity``, ``yaw_rate`` and ``posture`` are not asked
+for: the side-view descriptors measure no heading, turning or torso pitch.
 
 Items are emitted only for meaningful differences (thresholds below, in descriptor units):
 
@@ -21,14 +27,20 @@ Items are emitted only for meaningful differences (thresholds below, in descript
   max(``AMP_ABS``, ``AMP_REL`` x expert), or frequency off by more than
   max(``FREQ_ABS``, ``FREQ_REL`` x expert) Hz, or the robot does not bounce at all
 * bounce (expert does not bounce): robot amplitude exceeds the expert's by more than ``AMP_ABS``
-* airborne: |difference| > ``AIR_ABS``
+* gait schedule (with a bounce item when the frequency is off): the expert flies at least
+  ``SCHEDULE_AIR_MIN`` of the time, so its bounce is a stance/flight rhythm
+* airborne: |difference| > ``AIR_ABS``; when the expert flies at least ``FLIGHT_MIN`` of the time
+  and the robot less than ``FLIGHT_RATIO`` of that, the jump itself is asked for too: ``takeoff``
+  and ``flight`` with the expert's flight time
 * posture: |height_ratio difference| > ``HEIGHT_ABS``
 * robot only: upright less than ``UPRIGHT_MIN`` of the time; lateral drift > ``DRIFT_MAX`` body
   lengths/s.
 
 ``rewrite`` = change a component the reward already has; ``new`` = add a missing one;
 ``remove`` = a present component that works against the clip: ``vertical_bounce`` when the expert
-barely bounces, ``airborne`` when the expert never leaves the ground, ``height`` (a fixed torso
+barely bounces, ``airborne``, ``flight``, ``takeoff`` and ``gait_schedule`` when the expert never
+leaves the ground (``airborne``, ``flight`` and ``takeoff`` also when the robot already flies more
+than the expert), ``height`` (a fixed torso
 height) when the expert bounces by at least ``BIG_BOUNCE``, ``alive`` when the expert is airborne at
 least ``BIG_AIRBORNE`` of the time, the robot too little, and ``alive`` dominates the reward (more
 than half of the logged reward magnitude, or the largest ``scale`` in ``TERMS``).
@@ -53,6 +65,11 @@ UPRIGHT_MIN = 0.80
 DRIFT_MAX = 0.10
 BIG_BOUNCE = 0.05
 BIG_AIRBORNE = 0.30
+FLIGHT_MIN, FLIGHT_RATIO = 0.10, 0.5
+SCHEDULE_AIR_MIN = 0.05
+DUTY_MIN, DUTY_MAX = 0.05, 0.95
+DEFAULT_FLIGHT_S = 0.2  # flight time when the expert's flights have no bounce frequency to divide by
+G = 9.81
 SCALE_STEP = 2.0  # how much a rewrite raises the weight of a term whose targets are already right
 MAX_SCALE = 4.0  # ... up to this weight
 
@@ -169,6 +186,13 @@ def _check_bounce_matches(c: Comparison) -> None:
     c.put("vertical_bounce",
           f"Bounce like standing_height + {amp_m:.3f} m * sin(2 pi {freq:.2f} Hz t).",
           {"amplitude": round(amp_m, 4), "frequency": round(freq, 4)})
+    if freq_off and freq > 0 and e["airborne_fraction"] >= SCHEDULE_AIR_MIN:
+        duty = min(max(1.0 - e["airborne_fraction"], DUTY_MIN), DUTY_MAX)
+        robot_rhythm = (f"{r['bounce_frequency']:.2f} Hz" if r["bounce_frequency"] > 0 else "no rhythm")
+        c.put("gait_schedule",
+              f"Follow the expert's contact rhythm: one stance-then-flight cycle every {1.0 / freq:.2f} s "
+              f"({freq:.2f} Hz, not {robot_rhythm}), feet down {duty:.0%} of each cycle.",
+              {"frequency": round(freq, 4), "duty": round(duty, 4)})
     if e["bounce_amplitude"] >= BIG_BOUNCE:
         c.remove("height", "A fixed torso-height target fights the expert's "
                  f"{e['bounce_amplitude']:.2f}-body-length bounce; vertical_bounce sets the height.")
@@ -183,23 +207,52 @@ def _check_airborne(c: Comparison) -> None:
         f"The robot is airborne {r['airborne_fraction']:.0%} of the time (no foot contact); the "
         f"expert {e['airborne_fraction']:.0%}.", "airborne")
     if e["airborne_fraction"] < 0.02:
-        c.remove("airborne", "The expert never leaves the ground; rewarding flight works against the clip.")
+        for name in ("airborne", "flight", "takeoff", "gait_schedule"):
+            c.remove(name, "The expert never leaves the ground; rewarding flight works against the clip.")
     elif d_air < 0:
         c.put("airborne",
               f"Reward a flight-phase fraction of {e['airborne_fraction']:.2f} (now "
               f"{r['airborne_fraction']:.2f}).", {"target_fraction": round(e["airborne_fraction"], 4)})
         c.remove("ground_contact", "Rewarding feet on the ground works against the expert's flight "
                  "phases, which the robot lacks.")
+        if e["airborne_fraction"] >= FLIGHT_MIN and r["airborne_fraction"] < FLIGHT_RATIO * e["airborne_fraction"]:
+            _ask_for_jumps(c)
     if d_air > 0:
         # a per-step term can only push flight up or down: reward contact, drop the flight reward
-        c.remove("airborne", f"The robot already flies more than the expert ({r['airborne_fraction']:.0%} "
-                 f"vs {e['airborne_fraction']:.0%}); rewarding flight pushes it further away.")
+        for name in ("airborne", "flight", "takeoff"):
+            c.remove(name, f"The robot already flies more than the expert ({r['airborne_fraction']:.0%} "
+                     f"vs {e['airborne_fraction']:.0%}); rewarding flight pushes it further away.")
         c.put("ground_contact",
               f"Reward feet on the ground to cut flight from {r['airborne_fraction']:.0%} toward the "
               f"expert's {e['airborne_fraction']:.0%}.", {})
     if d_air < 0 and e["airborne_fraction"] >= BIG_AIRBORNE and c.terms.dominant("alive"):
         c.remove("alive", f"The alive bonus dominates the reward and pays for staying planted, but the "
                  f"expert is airborne {e['airborne_fraction']:.0%} of the time.")
+
+
+def expert_flight_time(expert: dict[str, float], standing_height: float) -> float:
+    """Seconds of one flight of the expert: its airborne share of each bounce period
+    (airborne_fraction / bounce_frequency), ``DEFAULT_FLIGHT_S`` without a bounce frequency; at most
+    the flight whose ballistic apex (g T^2 / 8) is the robot's standing height."""
+    freq = expert["bounce_frequency"]
+    flight = expert["airborne_fraction"] / freq if freq > 0 else DEFAULT_FLIGHT_S
+    return min(flight, (8.0 * standing_height / G) ** 0.5)
+
+
+def _ask_for_jumps(c: Comparison) -> None:
+    """The robot barely leaves the ground while the expert flies: reward the push and the flight."""
+    e, r = c.expert, c.robot
+    flight = expert_flight_time(e, c.standing_height)
+    vz = G * flight / 2.0
+    apex = G * flight * flight / 8.0
+    c.put("takeoff",
+          f"Reward the push of a jump: upward torso speed up to {vz:.2f} m/s while the feet are "
+          f"still on the ground, the take-off speed of a {flight:.2f} s flight like the expert's "
+          f"(the robot flies {r['airborne_fraction']:.0%} of the time, the expert "
+          f"{e['airborne_fraction']:.0%}).", {"target_vz": round(vz, 4)})
+    c.put("flight",
+          f"Reward real flights: every foot off the ground with the torso up to {apex:.3f} m above "
+          f"its standing height, the apex of a {flight:.2f} s flight.", {"flight_time": round(flight, 4)})
 
 
 def _check_posture(c: Comparison) -> None:

@@ -15,19 +15,25 @@ Reward code written from terms is self-contained Isaac-Gym-style code::
         return reward, components      # components[name] is the SCALED term
 
 ``TERMS`` is the machine-readable spec (:func:`read_terms` reads it back with
-``ast.literal_eval``); the function body is generated from :data:`TERM_LIBRARY` templates.
-Cost terms (``action_cost``, ``lateral_drift``) are negative by construction; every ``scale`` is a
-non-negative weight.
+``ast.literal_eval``); the function body is generated from :data:`TERM_LIBRARY` templates, which
+live in :mod:`vidreward.reward.term_templates` (each term, its parameters and what it rewards):
+``forward_velocity``, ``vertical_bounce``, ``airborne``, ``ground_contact``, ``height``,
+``upright``, ``alive``, ``action_cost``, ``lateral_drift``; for jumps ``takeoff`` (upward push
+while the feet are loaded), ``flight`` (all feet off with the torso above standing height) and
+``gait_schedule`` (a clocked stance/flight contact schedule: frequency, duty); for direction and
+orientation ``heading_velocity``, ``lateral_velocity`` (across a heading), ``yaw_rate`` and
+``posture`` (pitch and roll). Cost terms (``action_cost``, ``lateral_drift``,
+``lateral_velocity``) are negative by construction; every ``scale`` is a non-negative weight.
 """
 
 from __future__ import annotations
 
 import ast
 import math
-from dataclasses import dataclass
 from typing import Any
 
 from vidreward.errors import RewardCodeError
+from vidreward.reward.term_templates import ALL_TERMS, TermSpec
 from vidreward.sim.fields import SCALAR_FIELDS, STATE_FIELD_NAMES
 
 
@@ -37,160 +43,8 @@ def forward_sigma(target_speed: float) -> float:
     return max(abs(target_speed), 0.25)
 
 
-@dataclass(frozen=True)
-class TermSpec:
-    """One reward term: default parameters, what it rewards, the fields it reads, its code block."""
-
-    name: str
-    defaults: dict[str, Any]
-    description: str
-    fields: tuple[str, ...]
-    template: str  # body lines, indented 4 spaces; reads p = TERMS[name], sets components[name]
-    nullable: frozenset[str] = frozenset()
-    uses_math: bool = False
-
-
-def _spec(name, defaults, description, fields, template, nullable=(), uses_math=False) -> TermSpec:
-    return TermSpec(name, dict(defaults), description, tuple(fields), template.strip("\n"),
-                    frozenset(nullable), uses_math)
-
-
-TERM_LIBRARY: dict[str, TermSpec] = {
-    s.name: s
-    for s in (
-        _spec(
-            "forward_velocity",
-            {"scale": 1.0, "target_speed": 0.5, "sigma": 0.25},
-            "track a forward (+x) speed of target_speed m/s with a Gaussian kernel of width sigma "
-            "(m/s); with target_speed None, reward the forward speed itself, clipped",
-            ("root_linvel", "body_length"),
-            '''
-    # forward_velocity: track a forward (+x) speed of target_speed m/s, exp(-((vx - target) / sigma)^2);
-    # with target_speed None, reward forward speed linearly, clipped to [-1, 4] body lengths per second.
-    p = TERMS["forward_velocity"]
-    vx = root_linvel[:, 0]
-    if p["target_speed"] is None:
-        forward_velocity = torch.clamp(vx, -body_length, 4.0 * body_length)
-    else:
-        forward_velocity = torch.exp(-torch.square((vx - p["target_speed"]) / p["sigma"]))
-    components["forward_velocity"] = p["scale"] * forward_velocity
-''',
-            nullable=("target_speed",),
-        ),
-        _spec(
-            "vertical_bounce",
-            {"scale": 0.5, "amplitude": 0.05, "frequency": 2.0, "sigma": 0.5},
-            "bounce like z(t) = standing_height + amplitude (m) * sin(2 pi frequency (Hz) t), phase-free: "
-            "reward the torso's (height, vertical speed) lying on that oscillation's orbit, "
-            "((z - standing_height)/amplitude)^2 + (vz/(amplitude 2 pi frequency))^2 = 1, "
-            "relative tolerance sigma",
-            ("root_pos", "root_linvel", "standing_height"),
-            '''
-    # vertical_bounce: a bounce z(t) = standing_height + amplitude * sin(2 pi frequency t) keeps the
-    # torso on the orbit u^2 + w^2 = 1 with u = (z - standing_height) / amplitude and
-    # w = vz / (amplitude * 2 pi frequency). Rewarding closeness to that orbit needs no clock, so
-    # the policy can earn it from its observation at any phase: exp(-((u^2 + w^2 - 1) / sigma)^2).
-    p = TERMS["vertical_bounce"]
-    u = (root_pos[:, 2] - standing_height) / p["amplitude"]
-    w = root_linvel[:, 2] / (p["amplitude"] * 2.0 * math.pi * p["frequency"])
-    vertical_bounce = torch.exp(-torch.square((u * u + w * w - 1.0) / p["sigma"]))
-    components["vertical_bounce"] = p["scale"] * vertical_bounce
-''',
-            uses_math=True,
-        ),
-        _spec(
-            "airborne",
-            {"scale": 0.2, "target_fraction": 0.3, "contact_threshold": 1.0},
-            "reward flight (every foot's contact force below contact_threshold N): +(1 - target_fraction) "
-            "in flight, -target_fraction otherwise, so the term averages zero at the target flight fraction",
-            ("foot_contact_forces",),
-            '''
-    # airborne: +(1 - target_fraction) while every foot is off the ground (force < contact_threshold N),
-    # -target_fraction otherwise: zero on average when the flight fraction equals target_fraction.
-    p = TERMS["airborne"]
-    all_feet_up = (foot_contact_forces < p["contact_threshold"]).all(dim=1).to(foot_contact_forces.dtype)
-    airborne = all_feet_up - p["target_fraction"]
-    components["airborne"] = p["scale"] * airborne
-''',
-        ),
-        _spec(
-            "ground_contact",
-            {"scale": 0.2, "contact_threshold": 1.0},
-            "reward the fraction of feet touching the ground (contact force at least contact_threshold N): "
-            "fewer and shorter flight phases",
-            ("foot_contact_forces",),
-            '''
-    # ground_contact: the fraction of feet touching the ground (force >= contact_threshold N),
-    # so flight phases cost reward: fewer, shorter jumps.
-    p = TERMS["ground_contact"]
-    feet_down = (foot_contact_forces >= p["contact_threshold"]).to(foot_contact_forces.dtype)
-    components["ground_contact"] = p["scale"] * feet_down.mean(dim=1)
-''',
-        ),
-        _spec(
-            "height",
-            {"scale": 0.5, "target_height": None, "sigma": 0.1},
-            "keep the torso at target_height m (None: the standing height), kernel width sigma (m)",
-            ("root_pos", "standing_height"),
-            '''
-    # height: keep the torso at target_height m (None: the standing height), exp(-((z - h) / sigma)^2).
-    p = TERMS["height"]
-    target_height = standing_height if p["target_height"] is None else p["target_height"]
-    height = torch.exp(-torch.square((root_pos[:, 2] - target_height) / p["sigma"]))
-    components["height"] = p["scale"] * height
-''',
-            nullable=("target_height",),
-        ),
-        _spec(
-            "upright",
-            {"scale": 0.5},
-            "keep the torso upright: the z component of its up axis (1 upright, -1 upside down)",
-            ("up_proj",),
-            '''
-    # upright: z component of the torso's up axis (1 upright, -1 upside down).
-    p = TERMS["upright"]
-    upright = up_proj
-    components["upright"] = p["scale"] * upright
-''',
-        ),
-        _spec(
-            "alive",
-            {"scale": 0.2},
-            "constant bonus for every step the episode continues",
-            ("up_proj",),
-            '''
-    # alive: constant bonus for every step the episode goes on.
-    p = TERMS["alive"]
-    alive = torch.ones_like(up_proj)
-    components["alive"] = p["scale"] * alive
-''',
-        ),
-        _spec(
-            "action_cost",
-            {"scale": 0.05},
-            "penalise effort: minus the sum of squared actions",
-            ("actions",),
-            '''
-    # action_cost: penalise effort, minus the sum of squared actions.
-    p = TERMS["action_cost"]
-    action_cost = -torch.sum(torch.square(actions), dim=1)
-    components["action_cost"] = p["scale"] * action_cost
-''',
-        ),
-        _spec(
-            "lateral_drift",
-            {"scale": 0.2},
-            "penalise sideways motion: minus |vy| (m/s)",
-            ("root_linvel",),
-            '''
-    # lateral_drift: penalise sideways motion, minus |vy| (m/s).
-    p = TERMS["lateral_drift"]
-    lateral_drift = -torch.abs(root_linvel[:, 1])
-    components["lateral_drift"] = p["scale"] * lateral_drift
-''',
-        ),
-    )
-}
+TERM_LIBRARY: dict[str, TermSpec] = {s.name: s for s in ALL_TERMS}
+"""Every reward term by name (templates and their documentation: :mod:`vidreward.reward.term_templates`)."""
 
 # constraints on parameter values: name -> (lower bound, lower inclusive, upper bound)
 _BOUNDS: dict[str, tuple[float, bool, float]] = {
@@ -202,6 +56,13 @@ _BOUNDS: dict[str, tuple[float, bool, float]] = {
     "contact_threshold": (0.0, True, math.inf),
     "target_height": (0.0, False, math.inf),
     "target_speed": (-math.inf, True, math.inf),
+    "target_vz": (0.0, False, math.inf),
+    "flight_time": (0.0, False, math.inf),
+    "duty": (0.0, True, 1.0),
+    "heading": (-2.0 * math.pi, True, 2.0 * math.pi),
+    "target_rate": (-math.inf, True, math.inf),
+    "target_pitch": (-math.pi / 2, True, math.pi / 2),
+    "target_roll": (-math.pi / 2, True, math.pi / 2),
 }
 
 
