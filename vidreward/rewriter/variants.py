@@ -44,7 +44,7 @@ TARGET_PARAMS = {
     "vertical_bounce": ("amplitude",),
     "airborne": ("target_fraction",),
     "takeoff": ("target_vz",),
-    "flight": ("target_fraction",),
+    "flight": ("flight_time",),
 }
 COST_TERMS = ("action_cost", "alive")
 SCALE_STEPS = (2.0, 0.5, 4.0, 0.25, 8.0)
