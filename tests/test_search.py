@@ -152,3 +152,17 @@ def test_halving_keeps_the_best_share():
               for k, g in enumerate([0.9, 0.4, None, 0.6])]
     record = survivors(search, scores)
     assert record["keep"] == [1, 3] and record["stopped"] == [0, 2]
+
+
+def test_k_model_samples_at_temperature_zero_fail_at_config_time():
+    cfg = load_config("config/quick.yaml")
+    run = cfg["runs"]["ant_quick"]
+    run["search"] = {"candidates": 2}
+    run["rewriter"] = {"backend": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m",
+                       "temperature": 0}
+    with pytest.raises(ConfigError, match="rewriter.temperature 0"):
+        validate_config(cfg)
+        RunSettings.from_config(cfg, "ant_quick")
+    run["rewriter"]["temperature"] = 0.8
+    validate_config(cfg)
+    assert RunSettings.from_config(cfg, "ant_quick").search.candidates == 2

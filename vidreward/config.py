@@ -327,7 +327,17 @@ class RunSettings:
             rewriter=rewriter_config(raw.get("rewriter", {}), cache_dir, f"{where}.rewriter"),
             robot_model=RobotModelConfig(**raw.get("robot_model", {})),
             search=SearchConfig.from_dict(raw.get("search"), where=f"{where}.search"),
-        )
+        )._checked(where)
+
+    def _checked(self, where: str) -> "RunSettings":
+        """Settings that contradict each other fail here, naming both keys."""
+        lm = self.rewriter.lm
+        if self.search.candidates > 1 and lm is not None and lm.temperature == 0:
+            raise ConfigError(
+                f"config {where}.search.candidates: {self.search.candidates} candidates from a model "
+                f"rewriter at {where}.rewriter.temperature 0 would all be the same answer; set a "
+                "temperature (0.7-1.0) or candidates: 1")
+        return self
 
     def train_config(self, iteration: int, candidate: int = 0):
         """The TrainConfig of candidate ``candidate`` of iteration ``iteration``: the run's, seeded

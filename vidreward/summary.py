@@ -32,6 +32,9 @@ def iteration_row(iter_dir: Path, iteration: int) -> dict[str, Any]:
         "reward_components": " ".join(components),
         "wall_s": round(sum(provenance.get("wall_time_s", {}).values()), 2),
     }
+    imitation = critique.descriptors.get("imitation") or {}
+    if "score" in imitation:  # the oracle critic scores the selection against the clip's truth
+        row["imitation_score"] = imitation["score"]
     row.update(search_columns(iter_dir))
     for who in ("expert", "robot"):
         for key, value in sorted(critique.descriptors.get(who, {}).items()):
@@ -82,6 +85,9 @@ def write_summary(
         "total_env_steps": int(sum(r.get("search_env_steps", r["env_steps"]) for r in rows)),
         "candidates": int(rows[-1].get("candidates", 1)),
     }
+    scores = [r["imitation_score"] for r in rows if r.get("imitation_score") is not None]
+    if scores:
+        metrics.update(final_imitation_score=scores[-1], best_imitation_score=max(scores))
     if gaps:
         metrics.update(
             initial_gap=gaps[0],
