@@ -66,16 +66,8 @@ class AnalyticRewriter:
 
     # ------------------------------------------------------------------ initial
     def initial(self, task: TaskSpec, env_context: str = "", expert_clip: Path | None = None) -> str:
-        terms, reasons = self.terms_for_task(task)
-        header = [
-            f"Reward code written by the analytic rewriter (vidreward) for robot '{task.robot}'.",
-            f"Task: {comment_safe(task.description)}",
-            "Initial terms, chosen from keywords of the task description:",
-        ]
-        header += [f"  - {name}: {reasons[name]}" for name in terms]
-        code = render_reward_code(terms, "\n".join(header))
-        static_checks(code, origin=f"<analytic rewriter: initial reward for {task.robot}>")
-        return code
+        """The task's reward: the first of :meth:`propose_initial`'s candidates."""
+        return self.propose_initial(task, env_context, expert_clip, k=1)[0].code
 
     def terms_for_task(self, task: TaskSpec) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
         """Reward terms (name -> params) for a task's robot and description, with the reason for each."""
@@ -190,11 +182,9 @@ class AnalyticRewriter:
         train_stats: str = "",
         videos: RewriteVideos | None = None,
     ) -> str:
-        terms, edits, skipped, context = self.apply_critique(previous_code, critique)
-        header = self._rewrite_header(task, critique, edits, skipped, context)
-        code = render_reward_code(terms, "\n".join(header))
-        static_checks(code, origin=f"<analytic rewriter: revised reward for {task.robot}>")
-        return code
+        """The critique applied as asked: the first of :meth:`propose_rewrites`'s candidates."""
+        return self.propose_rewrites(task, previous_code, critique, env_context, train_stats,
+                                     videos, k=1)[0].code
 
     def _rewrite_header(self, task: TaskSpec, critique: Critique, edits: list[str],
                         skipped: list[str], context: list[str]) -> list[str]:
