@@ -25,7 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("vidreward.rewriter",),
     ("vidreward.train",),
     ("vidreward.backends", "vidreward.search"),
-    ("vidreward.config", "vidreward.verify", "vidreward.provenance",
+    ("vidreward.config", "vidreward.config_schema", "vidreward.verify", "vidreward.provenance",
      "vidreward.reflection", "vidreward.summary", "vidreward.report"),
     ("vidreward.stages", "vidreward.search.stages", "vidreward.cli"),
 ]
