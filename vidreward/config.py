@@ -13,6 +13,7 @@ import yaml
 
 from vidreward.config_schema import SCHEMA_RESOURCE, load_schema  # noqa: F401 (re-exported)
 from vidreward.errors import ConfigError
+from vidreward.search.config import SearchConfig
 
 
 def _where(path) -> str:
@@ -204,11 +205,10 @@ class RunSettings:
     critic: CriticConfig = field(default_factory=CriticConfig)
     rewriter: RewriterConfig = field(default_factory=RewriterConfig)
     robot_model: Any = None  # vidreward.sim.robots.RobotModelConfig: which model file the robot is
-    search: Any = None  # vidreward.search.SearchConfig: K candidates per iteration, selection
+    search: SearchConfig = field(default_factory=SearchConfig)  # K candidates, selection
 
     @classmethod
     def from_config(cls, config: dict[str, Any], run: str) -> "RunSettings":
-        from vidreward.search import SearchConfig
         from vidreward.sim.robots.spec import RobotModelConfig
         from vidreward.train.config import TrainConfig
 
@@ -251,7 +251,7 @@ class RunSettings:
     def seeds(self, iteration: int) -> dict[str, Any]:
         """The seeds iteration ``iteration`` uses (recorded in its provenance): ``train`` is
         candidate 0's, ``train_candidates`` every candidate's."""
-        k = self.search.candidates if self.search is not None else 1
+        k = self.search.candidates
         return {
             "run": self.seed,
             "train": train_seed(self.seed, iteration),
