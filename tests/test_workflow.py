@@ -195,7 +195,7 @@ def test_review_page_of_the_quick_run_plays_in_chromium(quick_run, tmp_path):
     page = repo / "results" / RUN / "report" / "iter_1" / "index.html"
     with Browser(executable, tmp_path / "profile") as browser:
         browser.navigate(page.as_uri())
-        _assert_videos_play(browser, ["expert.mp4", "rollout.mp4"])
+        _assert_videos_play(browser, ["expert.mp4", "rollout.mp4", "cand_0.mp4"])
         text = browser.evaluate("document.body.innerText")
         assert "Rewrite component" in text and "TERMS" in text  # critique and reward code shown
         assert "Candidates of this iteration" in text and "cand_0" in text
@@ -244,12 +244,12 @@ def test_snakemake_reports_hold_every_iteration_page(quick_run, tmp_path):
         frames = browser.child_frames()
         assert len(frames) == 1 and frames[0]["url"].startswith("data:text/html"), frames
         frame = browser.frame(frames[0]["id"])
-        _assert_videos_play(frame, ["expert.mp4", "rollout.mp4"])
+        _assert_videos_play(frame, ["expert.mp4", "rollout.mp4", "cand_0.mp4"])
         assert "Rewrite component" in frame.evaluate("document.body.innerText")
         zipped_iteration = next(tmp_path / "unzipped" / p for p in zipped_pages
                                 if 'id="rollout-video"' in (tmp_path / "unzipped" / p).read_text())
         browser.navigate(zipped_iteration.as_uri())
-        _assert_videos_play(browser, ["expert.mp4", "rollout.mp4"])
+        _assert_videos_play(browser, ["expert.mp4", "rollout.mp4", "cand_0.mp4"])
 
 
 def test_rollout_is_filmed_like_the_expert_clip(quick_run):
