@@ -14,7 +14,7 @@ from pathlib import Path
 
 from vidreward.backends import make_critic
 from vidreward.config import ClipConfig, RunSettings
-from vidreward.critic.base import Critique, CritiqueInput
+from vidreward.critic.base import SEARCH_TITLE, Critique, CritiqueInput
 from vidreward.fsutil import atomic_copy, atomic_write_text
 from vidreward.layout import SCREEN_DIR, SHIPPED_DIR, STORYBOARD, IterationPaths
 from vidreward.reward.confine import confine_process
@@ -225,4 +225,9 @@ def critique_stage(
     critique.search = {"winner": record["winner"], "why": record["why"],
                        "text": search_markdown(record)}
     critique.save(critique_out, markdown_out)
+    if settings.critic.backend in ("analytic", "oracle"):
+        # the measured critique's own markdown (the oracle's opening note among it), plus the search
+        measured_md = IterationPaths.in_dir(source, "critique_md").read_text()
+        head = measured_md.split(f"\n## {SEARCH_TITLE}", 1)[0].rstrip("\n")
+        atomic_write_text(markdown_out, f"{head}\n\n## {SEARCH_TITLE}\n\n{critique.search['text'].strip()}\n")
     return critique
