@@ -224,10 +224,12 @@ def critique_stage(
                 shutil.copytree(board, Path(critic_dir).parent / STORYBOARD, dirs_exist_ok=True)
     critique.search = {"winner": record["winner"], "why": record["why"],
                        "text": search_markdown(record)}
-    critique.save(critique_out, markdown_out)
     if settings.critic.backend in ("analytic", "oracle"):
         # the measured critique's own markdown (the oracle's opening note among it), plus the search
+        critique.save(critique_out)
         measured_md = IterationPaths.in_dir(source, "critique_md").read_text()
         head = measured_md.split(f"\n## {SEARCH_TITLE}", 1)[0].rstrip("\n")
         atomic_write_text(markdown_out, f"{head}\n\n## {SEARCH_TITLE}\n\n{critique.search['text'].strip()}\n")
+    else:
+        critique.save(critique_out, markdown_out)
     return critique

@@ -133,7 +133,8 @@ def select(search: SearchConfig, iteration: int, candidates: list[dict[str, Any]
     }
 
 
-def write_selection(path: str | Path, record: dict[str, Any]) -> None:
+def write_record(path: str | Path, record: dict[str, Any]) -> None:
+    """Write a search record (score, survivors, selection) as indented JSON, atomically."""
     atomic_write_text(path, json.dumps(record, indent=2) + "\n")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from vidreward.backends import make_rewriter
 from vidreward.config import RunSettings
 from vidreward.critic.base import Critique, CritiqueInput
-from vidreward.fsutil import atomic_copy, atomic_write_text
+from vidreward.fsutil import atomic_copy
 from vidreward.layout import SELECTED, IterationPaths
 from vidreward.reflection import training_statistics
 from vidreward.reward.env_context import environment_context
@@ -105,7 +105,7 @@ def score_stage(settings: RunSettings, candidate: int, expert_clip: str, rollout
     mean_return = float(table["mean_return"].iloc[-1]) if len(table) and "mean_return" in table else None
     record = sel.score_record(settings.search, candidate, critique.gap, mean_return,
                               critique.backend, critique.descriptors.get("robot"), rung)
-    atomic_write_text(score_out, sel.json.dumps(record, indent=2) + "\n")
+    sel.write_record(score_out, record)
     log.info("candidate %d (%s): gap %s, mean return %s", candidate, rung or "full",
              critique.gap, mean_return)
     return record
@@ -114,7 +114,7 @@ def score_stage(settings: RunSettings, candidate: int, expert_clip: str, rollout
 def halve_stage(settings: RunSettings, screen_scores: list[str], survivors_out: str) -> dict:
     scores = [sel.load_json(p, "screening score") for p in screen_scores]
     record = sel.survivors(settings.search, scores)
-    atomic_write_text(survivors_out, sel.json.dumps(record, indent=2) + "\n")
+    sel.write_record(survivors_out, record)
     log.info("after screening: %s continue, %s stop", record["keep"], record["stopped"])
     return record
 
@@ -140,6 +140,6 @@ def select_stage(settings: RunSettings, run: str, iteration: int, proposals: str
     source = Path(record["winner"]["dir"])
     for name in SELECTED:
         atomic_copy(IterationPaths.in_dir(source, name), outputs[name])
-    sel.write_selection(selection_out, record)
+    sel.write_record(selection_out, record)
     log.info("selection: %s", record["why"])
     return record
