@@ -44,7 +44,7 @@ runs:
     task: Move forward with repeated jumps like the person in the clip.
     iterations: 1
     search: {search}
-    train: {{total_env_steps: {steps}, num_envs: {envs}, horizon: 32, minibatch_size: 2048, mini_epochs: 2, max_episode_steps: 300}}
+    train: {{total_env_steps: {steps}, num_envs: {envs}, horizon: 32, minibatch_size: {minibatch}, mini_epochs: 2, max_episode_steps: 300}}
     rollout: {{seconds: 3, render_size: 160}}
     critic: {{backend: analytic}}
     rewriter: {{backend: analytic}}
@@ -55,14 +55,17 @@ def run_setting(repo: Path, search: dict, steps: int, envs: int, cores: int) -> 
     """(wall seconds of the iteration's jobs, env steps trained by all candidates)."""
     shutil.rmtree(repo / "results", ignore_errors=True)
     config = repo / "bench.yaml"
-    config.write_text(CONFIG.format(search=json.dumps(search), steps=steps, envs=envs))
-    base = [str(Path(sys.executable).parent / "snakemake"), "--cores", str(cores), "--configfile",
-            str(config)]
+    config.write_text(CONFIG.format(search=json.dumps(search), steps=steps, envs=envs, minibatch=envs * 32))
+    # targets go before the options: --configfile takes every word after it
+    snakemake = str(Path(sys.executable).parent / "snakemake")
+    options = ["--cores", str(cores), "--configfile", str(config)]
     # the clip and its evidence are shared by every setting: built once, not timed
-    subprocess.run(base + ["data/clips/evidence/bench_clip.json"], cwd=repo, env=env(),
-                   check=True, capture_output=True)
+    prep = subprocess.run([snakemake, "data/clips/evidence/bench_clip.json", *options], cwd=repo, env=env(),
+                          capture_output=True, text=True)
+    if prep.returncode != 0:
+        raise SystemExit(f"snakemake failed on the clip:\n{prep.stdout[-3000:]}\n{prep.stderr[-3000:]}")
     start = time.perf_counter()
-    proc = subprocess.run(base + ["results/bench/iter_0/selection.json"], cwd=repo, env=env(),
+    proc = subprocess.run([snakemake, "results/bench/iter_0/selection.json", *options], cwd=repo, env=env(),
                           capture_output=True, text=True)
     wall = time.perf_counter() - start
     if proc.returncode != 0:

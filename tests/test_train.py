@@ -388,6 +388,24 @@ None
 """
 
 
+def _scored_selection(settings, tmp_path, expert, video, traj, reward_file, train_log):
+    """Score one candidate as the workflow does (its measured critique in its directory) and write
+    the selection record that names it the winner."""
+    from vidreward.layout import IterationPaths
+    from vidreward.search import selection as sel
+    from vidreward.search.stages import score_stage
+
+    cand = tmp_path / "cand_0"
+    score = score_stage(settings, 0, str(expert), str(video), str(traj), str(reward_file), str(train_log),
+                        str(cand / "score.json"), str(IterationPaths.in_dir(cand, "critique")),
+                        str(IterationPaths.in_dir(cand, "critique_md")),
+                        str(IterationPaths.in_dir(cand, "critic_dir")))
+    record = sel.select(settings.search, 0, [{"candidate": 0, "label": "as written", "digest": "d0",
+                                              "dir": str(cand), "score": score}], None)
+    sel.write_record(tmp_path / "selection.json", record)
+    return tmp_path / "selection.json"
+
+
 @pytest.mark.parametrize("evidence", ["none", "measured"])
 def test_critic_evidence_option_decides_what_reaches_the_rewriter(evidence, ant_run, reward_file, tmp_path):
     """With ``critic.evidence: none`` a human (or model) critique, and so the rewriter's prompt,
@@ -407,9 +425,11 @@ def test_critic_evidence_option_decides_what_reaches_the_rewriter(evidence, ant_
     settings = RunSettings(name="r", clip="c", robot="ant", task="Jump forward.", iterations=1,
                            train=tiny_cfg(), critic=CriticConfig(backend="human", evidence=evidence))
     expert = Path(__file__).resolve().parents[1] / "data" / "shipped" / "cmu_01_01_forward_jumps.mp4"
+    selection = _scored_selection(settings, tmp_path, expert, video, traj, reward_file, result.train_log)
     critique = critique_stage(settings, str(feedback), str(expert), str(video), str(traj),
-                              str(reward_file), str(result.train_log), str(tmp_path / "critique.json"),
-                              str(tmp_path / "critique.md"), str(tmp_path / "critic"))
+                              str(reward_file), str(result.train_log), str(selection),
+                              str(tmp_path / "critique.json"), str(tmp_path / "critique.md"),
+                              str(tmp_path / "critic"))
     prompt = critique_text(critique)
     markdown = (tmp_path / "critique.md").read_text()
     assert "shuffles" in prompt

@@ -192,8 +192,9 @@ def critique_stage(
     ``selection.json``, holds that critique and storyboard). The analytic and oracle critics'
     critique is that measurement; a model or human critic looks at the selected rollout, and with
     ``critic.evidence: measured`` the measured gap, descriptors and cross-check are added to its
-    critique (and so reach the rewriter), with ``none`` it stays as the critic wrote it. Either way
-    the critique carries the search: every candidate's change and score, and why the winner won."""
+    critique (and so reach the rewriter), with ``none`` it stays as the critic wrote it. With
+    measured evidence the critique carries the search: every candidate's change and score, and why
+    the winner won; with ``none`` only which candidate was selected (the scores are measurements)."""
     from vidreward.search.selection import load_json, search_markdown
 
     record = load_json(selection, "selection record")
@@ -222,8 +223,12 @@ def critique_stage(
             board = source / STORYBOARD  # the measurement's overlays, beside the model's frames
             if board.is_dir():
                 shutil.copytree(board, Path(critic_dir).parent / STORYBOARD, dirs_exist_ok=True)
-    critique.search = {"winner": record["winner"], "why": record["why"],
-                       "text": search_markdown(record)}
+    if settings.critic.evidence == "none" and settings.critic.backend not in ("analytic", "oracle"):
+        # the critic's own words only: the search table's measured gaps would be evidence
+        critique.search = {"winner": record["winner"]}
+    else:
+        critique.search = {"winner": record["winner"], "why": record["why"],
+                           "text": search_markdown(record)}
     if settings.critic.backend in ("analytic", "oracle"):
         # the measured critique's own markdown (the oracle's opening note among it), plus the search
         critique.save(critique_out)

@@ -10,7 +10,7 @@ Each check adds problems and the four-part changes with concrete numbers and mac
 | ``forward_velocity`` | ``target_speed`` (m/s = expert speed x robot body_length), ``sigma`` (m/s) |
 | ``vertical_bounce`` | ``amplitude`` (m), ``frequency`` (Hz); z_ref(t) = standing_height + amplitude sin(2 pi f t) |
 | ``airborne`` | ``target_fraction`` |
-| ``takeoff`` | ``target_vz`` (m/s) = g T / 2, the take-off speed of a flight of T s |
+| ``takeoff`` | ``target_vz`` (m/s) = g T / 2, the take-off velocity of a flight of T s |
 | ``flight`` | ``flight_time`` T (s) = expert airborne fraction / expert bounce frequency (one flight per bounce), at most the flight whose apex is the robot's standing_height, sqrt(8 standing_height / g) |
 | ``gait_schedule`` | ``frequency`` (Hz, the expert's bounce), ``duty`` = 1 - expert airborne fraction (stance share of a period) |
 | ``ground_contact`` | (none: reward feet on the ground when the robot flies more than the expert) |
@@ -188,10 +188,11 @@ def _check_bounce_matches(c: Comparison) -> None:
           {"amplitude": round(amp_m, 4), "frequency": round(freq, 4)})
     if freq_off and freq > 0 and e["airborne_fraction"] >= SCHEDULE_AIR_MIN:
         duty = min(max(1.0 - e["airborne_fraction"], DUTY_MIN), DUTY_MAX)
-        robot_rhythm = (f"{r['bounce_frequency']:.2f} Hz" if r["bounce_frequency"] > 0 else "no rhythm")
+        robot_rhythm = (f"the robot's {r['bounce_frequency']:.2f} Hz" if r["bounce_frequency"] > 0
+                        else "the robot has none")
         c.put("gait_schedule",
               f"Follow the expert's contact rhythm: one stance-then-flight cycle every {1.0 / freq:.2f} s "
-              f"({freq:.2f} Hz, not {robot_rhythm}), feet down {duty:.0%} of each cycle.",
+              f"({freq:.2f} Hz; {robot_rhythm}), feet down {duty:.0%} of each cycle.",
               {"frequency": round(freq, 4), "duty": round(duty, 4)})
     if e["bounce_amplitude"] >= BIG_BOUNCE:
         c.remove("height", "A fixed torso-height target fights the expert's "
@@ -246,8 +247,8 @@ def _ask_for_jumps(c: Comparison) -> None:
     vz = G * flight / 2.0
     apex = G * flight * flight / 8.0
     c.put("takeoff",
-          f"Reward the push of a jump: upward torso speed up to {vz:.2f} m/s while the feet are "
-          f"still on the ground, the take-off speed of a {flight:.2f} s flight like the expert's "
+          f"Reward the push of a jump: upward torso velocity up to {vz:.2f} m/s while the feet are "
+          f"still on the ground, the take-off velocity of a {flight:.2f} s flight like the expert's "
           f"(the robot flies {r['airborne_fraction']:.0%} of the time, the expert "
           f"{e['airborne_fraction']:.0%}).", {"target_vz": round(vz, 4)})
     c.put("flight",

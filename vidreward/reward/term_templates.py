@@ -15,7 +15,7 @@ parameters (units) and the value before ``scale``:
 ``alive``             none: 1
 ``action_cost``       none: -sum(actions^2)
 ``lateral_drift``     none: -|vy| (world y)
-``takeoff``           target_vz (m/s), contact_threshold (N): the push of a jump, upward torso speed
+``takeoff``           target_vz (m/s), contact_threshold (N): the push of a jump, upward torso velocity
                       while feet are still loaded: (share of feet down) * clip(vz / target_vz, 0, 1)
 ``flight``            flight_time (s), contact_threshold (N): a real jump, every foot off AND the torso
                       above standing height: all_feet_up * clip((z - standing_height) / clearance, 0, 1)
@@ -202,7 +202,7 @@ JUMP_TERMS: tuple[TermSpec, ...] = (
     _spec(
         "takeoff",
         {"scale": 0.5, "target_vz": 1.0, "contact_threshold": 1.0},
-        "the push of a jump: upward torso speed while feet are still loaded, (share of feet with "
+        "the push of a jump: upward torso velocity while feet are still loaded, (share of feet with "
         "contact force >= contact_threshold N) * clip(vz / target_vz, 0, 1); target_vz (m/s) is the "
         "take-off speed of the wanted flight (g * flight_time / 2); pair it with flight or airborne, "
         "since alone it also pays for bobbing without leaving the ground",
