@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import pytest
 
-from workflow_helpers import copy_repo, jobs_run, snakemake
+from workflow_helpers import copy_repo, jobs_run, planned_outputs, snakemake
 
 RUN = "oracle_tiny"
 CLIP = "quad_hop_fixed_checkered"
@@ -66,3 +66,25 @@ def test_every_artifact_says_it_is_the_oracle(oracle_run):
     assert table["imitation_score"].between(0, 1).all()
     metrics = json.loads((run / "summary.json").read_text())
     assert metrics["best_imitation_score"] == pytest.approx(table["imitation_score"].max())
+
+
+def test_an_edited_truth_file_rescores_without_retraining(oracle_run):
+    """The truth file is an input of the oracle's scoring: editing it reruns every candidate's
+    scoring and what follows from it, while the first iteration's training stays as it is."""
+    repo, config = oracle_run
+    truth_path = repo / f"data/motion_suite/{CLIP}.truth.json"
+    original = truth_path.read_text()
+    data = json.loads(original)
+    data["truth"]["speed_bl_s"] = data["truth"]["speed_bl_s"] * 2 + 0.5
+    truth_path.write_text(json.dumps(data, indent=2))
+    try:
+        proc = snakemake(repo, "--configfile", str(config), "-n")
+    finally:
+        truth_path.write_text(original)
+    planned = planned_outputs(proc)
+    outputs = [path for paths in planned.values() for path in paths]
+    for k in range(2):
+        assert f"results/{RUN}/iter_0/cand_{k}/score.json" in planned["score_candidate"]
+        assert f"results/{RUN}/iter_0/cand_{k}/policy.pth" not in outputs
+    assert f"results/{RUN}/iter_0/selection.json" in planned["select_candidate"]
+    assert jobs_run(proc)["score_candidate"] >= 2

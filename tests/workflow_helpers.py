@@ -67,3 +67,18 @@ def jobs_run(proc) -> dict[str, int]:
                 counts[parts[0]] = int(parts[1])
             break
     return counts
+
+
+def planned_outputs(proc) -> dict[str, list[str]]:
+    """Rule name -> the output files of every job a dry run (``-n``) plans for it."""
+    planned: dict[str, list[str]] = {}
+    rule = None
+    for line in (proc.stdout + proc.stderr).splitlines():
+        stripped = line.strip()
+        if line.startswith(("rule ", "localrule ")) and stripped.endswith(":"):
+            rule = stripped.split()[1].rstrip(":")
+        elif rule and stripped.startswith("output:"):
+            planned.setdefault(rule, []).extend(p.strip() for p in stripped[len("output:"):].split(","))
+        elif not line.startswith(" "):
+            rule = None
+    return planned
