@@ -10,6 +10,8 @@ rule fetch_clip:
         info=ClipPaths.pattern("fetch_info"),
     log:
         ClipPaths.pattern("fetch_log"),
+    # local under a cluster executor: downloads (yt-dlp); compute nodes often have no network
+    localrule: True
     conda:
         "../envs/vidreward.yaml"
     params:
@@ -47,3 +49,16 @@ rule clip_evidence:
         "../envs/vidreward.yaml"
     script:
         "../scripts/clip_evidence.py"
+
+
+rule suite_clip:
+    output:
+        video=SUITE_FILES["video"],
+        truth=SUITE_FILES["truth"],
+        arrays=SUITE_FILES["truth_arrays"],
+    log:
+        SUITE_FILES["log"],
+    conda:
+        "../envs/vidreward.yaml"
+    script:
+        "../scripts/suite_clip.py"

@@ -1,16 +1,20 @@
 # Input functions and helpers shared by the rules. No rule logic lives here.
 from pathlib import Path
 
+from vidreward.compare.matrix import MatrixConfig
 from vidreward.config import ClipConfig, RunSettings, runs_to_build
 from vidreward.layout import (
     DOWNLOAD_CACHE_DIR,
     RECORDED,
     SCREEN_DIR,
     SELECTED,
+    SUITE_FILES,
     ClipPaths,
+    ComparisonPaths,
     IterationPaths,
     RunPaths,
     feedback_file,
+    ratings_file,
     shipped_clip,
 )
 
@@ -23,6 +27,8 @@ wildcard_constraints:
     i=r"\d+",
     clip=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
     k=r"\d+",
+    suite_clip=r"(quad|human)_[a-z_]+",
+    name=r"[A-Za-z0-9][A-Za-z0-9_-]*",
 
 
 def run_settings(wildcards):
@@ -62,9 +68,8 @@ def candidate_index(wildcards):
 
 
 def run_clip_truth(wildcards):
-    """The clip's truth file, for the oracle critic only (it reads the truth, not the video)."""
-    if run_settings(wildcards).critic.backend != "oracle":
-        return []
+    """The clip's truth file where it declares one: the oracle critic reads it, and every
+    candidate's imitation score compares with it."""
     truth = getattr(clip_config_of_run(wildcards), "truth", None)
     return [truth] if truth else []
 
@@ -247,7 +252,46 @@ def final_targets():
         paths = RunPaths(run)
         targets += [paths.path("summary_csv"), paths.path("summary_json")]
         targets += paths.report_pages(n)
+    matrix = MatrixConfig.from_config(config)
+    if matrix is not None:
+        targets += ComparisonPaths(matrix.name).targets()
     return targets
+
+
+def matrix_of(wildcards):
+    """The config's matrix, which ``wildcards.name`` must name."""
+    matrix = MatrixConfig.from_config(config)
+    if matrix is None or matrix.name != wildcards.name:
+        raise ValueError(f"no matrix named {wildcards.name!r} in the config")
+    return matrix
+
+
+def matrix_summaries(wildcards):
+    """Every cell's summary.csv, in the matrix's cell order."""
+    return [RunPaths(c.run).path("summary_csv") for c in matrix_of(wildcards).cells()]
+
+
+def matrix_final_rollouts(wildcards):
+    """Every cell's final selected rollout, in the matrix's cell order."""
+    return [
+        IterationPaths(c.run, config["runs"][c.run]["iterations"] - 1).path("rollout")
+        for c in matrix_of(wildcards).cells()
+    ]
+
+
+def matrix_expert_clips(wildcards):
+    """Every cell's trimmed expert clip, in the matrix's cell order."""
+    return [
+        ClipPaths(config["runs"][c.run]["clip"]).path("video")
+        for c in matrix_of(wildcards).cells()
+    ]
+
+
+def matrix_ratings_if_any(wildcards):
+    """The saved ratings of the matrix, once someone has rated (an input only when it exists, so
+    saving ratings reruns the aggregation)."""
+    path = ratings_file(config.get("ratings_dir", "ratings"), wildcards.name)
+    return [path] if Path(path).is_file() else []
 
 
 def previous_reward_if_any(wildcards):

@@ -3,7 +3,8 @@
 ``CRITIC_BACKENDS`` and ``REWRITER_BACKENDS`` are the registries the config schema's backend enums
 are generated from; ``LM_BACKENDS`` are the ones that call a language model (``LMConfig``).
 ``oracle`` (the expert from the clip's truth file, the robot from its trajectory: an upper bound
-without perception) is never a default: a run asks for it by name."""
+without perception) is never a default: a run asks for it by name. ``statistics`` is Eureka's
+reflection: feedback from the training statistics alone, no video."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from pathlib import Path
 
 from vidreward.errors import ConfigError
 
-CRITIC_BACKENDS = ("analytic", "openai", "human", "oracle")
-REWRITER_BACKENDS = ("analytic", "openai", "single_model")
+CRITIC_BACKENDS = ("analytic", "openai", "human", "oracle", "statistics")
+REWRITER_BACKENDS = ("analytic", "openai", "single_model", "analytic_single")
 LM_BACKENDS = frozenset({"openai", "single_model"})
 
 
@@ -38,6 +39,10 @@ def make_critic(cfg, feedback_path: Path, truth_path: Path | str | None = None):
             raise ConfigError("config critic.backend: 'oracle' reads the expert's motion from the run's "
                               "clip's truth file, and the clip declares none (set clips.<clip>.truth)")
         return OracleCritic(Path(truth_path))
+    if cfg.backend == "statistics":
+        from vidreward.critic.statistics import StatisticsCritic
+
+        return StatisticsCritic()
     raise ConfigError(f"config critic.backend: unknown backend {cfg.backend!r}")
 
 
@@ -57,6 +62,10 @@ def make_rewriter(cfg, record_dir: Path):
         from vidreward.rewriter.openai_rewriter import OpenAIRewriter
 
         return OpenAIRewriter(cfg.lm, record_dir=record_dir)
+    if cfg.backend == "analytic_single":
+        from vidreward.rewriter.single_analytic import SingleAnalyticRewriter
+
+        return SingleAnalyticRewriter()
     if cfg.backend == "single_model":
         from vidreward.rewriter.single_model import SingleModelRewriter
 

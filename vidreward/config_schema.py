@@ -20,8 +20,9 @@ def load_schema() -> dict[str, Any]:
     per field, and may name no field ``LMConfig`` lacks), the ``rollout`` section from
     ``RolloutConfig``, the ``robot_model`` section from ``RobotModelConfig`` (its ``anymal`` enum
     from ``ANYMAL_MODELS``), the robot enum from the robot registry and the backend and evidence enums
-    from ``vidreward.backends``."""
+    from ``vidreward.backends``, the matrix's method and mode enums from ``vidreward.compare.methods``."""
     from vidreward.backends import CRITIC_BACKENDS, REWRITER_BACKENDS
+    from vidreward.compare.methods import METHODS, MODES
     from vidreward.config import EVIDENCE_MODES, RolloutConfig
     from vidreward.lm.config import CACHE_MODES, LMConfig
     from vidreward.search import HalvingConfig
@@ -50,6 +51,9 @@ def load_schema() -> dict[str, Any]:
     run["critic"]["allOf"][1]["properties"]["backend"]["enum"] = list(CRITIC_BACKENDS)
     run["critic"]["allOf"][1]["properties"]["evidence"]["enum"] = list(EVIDENCE_MODES)
     run["rewriter"]["allOf"][1]["properties"]["backend"]["enum"] = list(REWRITER_BACKENDS)
+    defs["task"]["properties"]["robot"]["enum"] = list(ROBOTS)
+    defs["matrix"]["properties"]["methods"]["items"]["enum"] = list(METHODS)
+    defs["matrix"]["properties"]["mode"]["enum"] = list(MODES)
     return schema
 
 

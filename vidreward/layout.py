@@ -1,11 +1,12 @@
 """Where every artifact of the workflow lives: the one module that spells file names.
 
 The rules (through ``rules/common.smk``), the stages, training, rollout, the report, the summary
-and provenance all take their paths from here. Three levels:
+and provenance all take their paths from here. Four kinds:
 
 - :class:`ClipPaths`: an expert clip's fetched source, trimmed video, sidecar and evidence;
 - :class:`RunPaths`: one run's directory, its summary, report pages, logs and benchmarks;
-- :class:`IterationPaths`: one iteration's artifacts (reward code, policy, rollout, critique ...).
+- :class:`IterationPaths`: one iteration's artifacts (reward code, policy, rollout, critique ...);
+- :class:`ComparisonPaths`: a task x method matrix's comparison (tables, figures, rating page).
 
 Each class gives concrete paths (``IterationPaths("ant_quick", 2).path("reward")``) and the
 Snakemake pattern of the same path (``IterationPaths.pattern("reward")`` ==
@@ -104,6 +105,16 @@ class ClipPaths:
         return _fill(self.TEMPLATES[name], clip=self.clip)
 
 
+SUITE_DIR = "data/motion_suite"
+"""Clips of the ground-truth suite (vidreward.perception.suite), rendered by rule suite_clip."""
+SUITE_FILES = {
+    "video": f"{SUITE_DIR}/{{suite_clip}}.mp4",
+    "truth": f"{SUITE_DIR}/{{suite_clip}}.truth.json",
+    "truth_arrays": f"{SUITE_DIR}/{{suite_clip}}.truth.npz",
+    "log": f"{CLIP_LOG_DIR}/suite/{{suite_clip}}.log",
+}
+
+
 def shipped_clip(name: str) -> str:
     """A shipped clip's file (``clips.<clip>.source.shipped: <name>``)."""
     return f"{SHIPPED_DIR}/{name}"
@@ -148,6 +159,49 @@ class RunPaths:
     def report_pages(self, iterations: int) -> list[str]:
         pages = [self.path("report_iteration", i=i) for i in range(iterations)]
         return pages + [self.path("report_overview"), self.path("report_plot")]
+
+
+COMPARISON_DIR = f"{RESULTS_DIR}/comparison"
+
+
+@dataclass(frozen=True)
+class ComparisonPaths:
+    """The files of one matrix's comparison (``matrix.name``): its tables, figures and the rating
+    page. ``ratings`` is where people's ratings are saved (``<ratings_dir>/<name>.json``, input,
+    not a result)."""
+
+    name: str
+
+    TEMPLATES = {
+        "dir": f"{COMPARISON_DIR}/{{name}}",
+        "scores_csv": f"{COMPARISON_DIR}/{{name}}/scores.csv",
+        "table_csv": f"{COMPARISON_DIR}/{{name}}/table.csv",
+        "table_md": f"{COMPARISON_DIR}/{{name}}/table.md",
+        "bars": f"{COMPARISON_DIR}/{{name}}/scores.png",
+        "curves": f"{COMPARISON_DIR}/{{name}}/curves.png",
+        "rating_page": f"{COMPARISON_DIR}/{{name}}/rating",
+        "rating_key": f"{COMPARISON_DIR}/{{name}}/rating_key.json",
+        "ratings_csv": f"{COMPARISON_DIR}/{{name}}/ratings.csv",
+        "compare_log": f"{COMPARISON_DIR}/{{name}}/logs/compare.log",
+        "rating_page_log": f"{COMPARISON_DIR}/{{name}}/logs/rating_page.log",
+        "ratings_log": f"{COMPARISON_DIR}/{{name}}/logs/ratings.log",
+    }
+
+    @classmethod
+    def pattern(cls, name: str) -> str:
+        return cls.TEMPLATES[name]
+
+    def path(self, name: str) -> str:
+        return _fill(self.TEMPLATES[name], name=self.name)
+
+    def targets(self) -> list[str]:
+        """What a matrix's comparison builds (the default target lists them)."""
+        return [self.path(n) for n in ("table_csv", "table_md", "bars", "curves", "rating_page")]
+
+
+def ratings_file(ratings_dir: str, name: str) -> str:
+    """Where the rating page saves the ratings of matrix ``name`` (config ``ratings_dir``)."""
+    return f"{ratings_dir}/{name}.json"
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ def iteration_row(iter_dir: Path, iteration: int) -> dict[str, Any]:
     imitation = critique.descriptors.get("imitation") or {}
     if "score" in imitation:  # the oracle critic scores the selection against the clip's truth
         row["imitation_score"] = imitation["score"]
+        row["imitation_source"] = "truth"
     row.update(search_columns(iter_dir))
     for who in ("expert", "robot"):
         for key, value in sorted(critique.descriptors.get(who, {}).items()):
@@ -52,6 +53,7 @@ def search_columns(iter_dir: Path) -> dict[str, Any]:
     winner = record["winner"]
     cols: dict[str, Any] = {
         "candidates": len(record["candidates"]),
+        **selected_imitation(record),
         "selected": IterationPaths.candidate_name(winner["candidate"]) if winner["kind"] == "candidate"
         else f"incumbent (iteration {winner['from_iteration']})",
         "selected_change": winner["label"],
@@ -65,8 +67,21 @@ def search_columns(iter_dir: Path) -> dict[str, Any]:
     for c in record["candidates"]:
         name = IterationPaths.candidate_name(c["candidate"])
         cols[f"{name}/gap"] = c["gap"]
+        cols[f"{name}/imitation"] = c.get("imitation")
         cols[f"{name}/change"] = c["label"]
     return cols
+
+
+def selected_imitation(record: dict[str, Any]) -> dict[str, Any]:
+    """The selection's imitation score and its source (``truth`` or ``video``): the winning
+    candidate's, or for a kept incumbent the value it had (filled in by :func:`write_summary`)."""
+    winner = record["winner"]
+    if winner["kind"] != "candidate":
+        return {}
+    row = next(c for c in record["candidates"] if c["candidate"] == winner["candidate"])
+    if row.get("imitation") is None:
+        return {}
+    return {"imitation_score": row["imitation"], "imitation_source": row.get("imitation_source")}
 
 
 def write_summary(
@@ -75,6 +90,11 @@ def write_summary(
     """A row per iteration, one for each iteration's ``provenance.json`` (the rule's inputs)."""
     iter_dirs = sorted((Path(p).parent for p in provenance_files), key=iteration_index)
     rows = [iteration_row(d, iteration_index(d)) for d in iter_dirs]
+    for before, row in zip(rows, rows[1:]):  # a kept incumbent scores what it scored before
+        if row.get("imitation_score") is None and str(row.get("selected", "")).startswith("incumbent"):
+            for key in ("imitation_score", "imitation_source"):
+                if before.get(key) is not None:
+                    row[key] = before[key]
     iterations = len(rows)
     table = pd.DataFrame(rows)
     table.to_csv(table_out, index=False)

@@ -119,6 +119,11 @@ class OracleCritic:
             return float(self.robot_dims[0]), float(self.robot_dims[1])
         return robot_dims(robot)
 
+    def imitation(self, inp: CritiqueInput) -> float:
+        """The imitation score of the robot's trajectory against the truth (no critique)."""
+        bl, sh = self._dims(inp.robot)
+        return imitation_score(self.truth.known, descriptors_from_trajectory(inp.trajectory, bl, sh))
+
     def critique(self, inp: CritiqueInput) -> Critique:
         bl, sh = self._dims(inp.robot)
         robot = descriptors_from_trajectory(inp.trajectory, bl, sh)

@@ -12,9 +12,12 @@ OBJECTIVES = {
     "gap": "the critic's measured gap between the candidate's rollout and the expert clip (lower wins)",
     "mean_return": "the mean episode return at the end of training (higher wins; Eureka's fitness, "
                    "blind to the clip)",
+    "imitation": "the 0-1 imitation score of the candidate's rollout against the clip, from the clip's "
+                 "truth where it has one, else from the video evidence (higher wins; Eureka-GT's "
+                 "ground-truth fitness)",
 }
 """Selection objectives (the schema's ``search.selection`` enum is generated from this)."""
-COMPARABLE_ACROSS_REWARDS = frozenset({"gap"})
+COMPARABLE_ACROSS_REWARDS = frozenset({"gap", "imitation"})
 """Objectives whose values compare between different rewards (so an incumbent can be kept):
 returns of different rewards do not."""
 
@@ -46,7 +49,7 @@ class SearchConfig:
     keep_best: bool = True
     """Best-so-far: when no candidate beats the incumbent (the previous iteration's selection), the
     incumbent's reward and policy carry over to the next iteration. Applies to objectives
-    comparable across rewards (``gap``), not to ``mean_return``."""
+    comparable across rewards (``gap``, ``imitation``), not to ``mean_return``."""
     halving: HalvingConfig | None = None
     """Optional successive-halving schedule (None: every candidate trains the full budget)."""
 
@@ -80,4 +83,9 @@ class SearchConfig:
             return False
         if b is None or (isinstance(b, float) and math.isnan(b)):
             return True
-        return a < b if self.selection == "gap" else a > b
+        return a < b if self.lower_wins else a > b
+
+    @property
+    def lower_wins(self) -> bool:
+        """Whether a lower objective value is better (the gap) or a higher one (the others)."""
+        return self.selection == "gap"

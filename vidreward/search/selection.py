@@ -20,14 +20,18 @@ from typing import Any
 from vidreward.errors import ConfigError
 from vidreward.fsutil import atomic_write_text
 from vidreward.rewriter.base import CandidateRecord, SearchHistory
+from vidreward.search.config import COMPARABLE_ACROSS_REWARDS as COMPARABLE
 from vidreward.search.config import OBJECTIVES, SearchConfig
 
 
 def score_record(search: SearchConfig, k: int, gap: float | None, mean_return: float | None,
                  backend: str, robot: dict[str, float] | None = None,
-                 rung: str | None = None) -> dict[str, Any]:
-    """A candidate's ``score.json``: both objectives and the one that selects (``value``)."""
-    values = {"gap": gap, "mean_return": mean_return}
+                 rung: str | None = None, imitation: float | None = None,
+                 imitation_source: str | None = None) -> dict[str, Any]:
+    """A candidate's ``score.json``: every objective and the one that selects (``value``).
+    ``imitation_source`` says what the imitation score compares the robot with: ``truth`` (the
+    clip's truth file) or ``video`` (the clip's motion evidence)."""
+    values = {"gap": gap, "mean_return": mean_return, "imitation": imitation}
     return {
         "candidate": k,
         "rung": rung or "full",
@@ -35,6 +39,8 @@ def score_record(search: SearchConfig, k: int, gap: float | None, mean_return: f
         "value": _finite(values[search.selection]),
         "gap": _finite(gap),
         "mean_return": _finite(mean_return),
+        "imitation": _finite(imitation),
+        "imitation_source": imitation_source,
         "critic": backend,
         "robot": dict(robot or {}),
     }
@@ -57,7 +63,7 @@ def rank(search: SearchConfig, scores: list[dict[str, Any]]) -> list[dict[str, A
         v = s.get("value")
         if v is None:
             return (1, 0.0, s["candidate"])
-        return (0, v if search.selection == "gap" else -v, s["candidate"])
+        return (0, v if search.lower_wins else -v, s["candidate"])
 
     return sorted(scores, key=key)
 
@@ -89,6 +95,8 @@ def select(search: SearchConfig, iteration: int, candidates: list[dict[str, Any]
     winner_c = by_k[best["candidate"]]
     rows = [{"candidate": c["candidate"], "label": c["label"], "digest": c["digest"],
              "gap": c["score"].get("gap"), "mean_return": c["score"].get("mean_return"),
+             "imitation": c["score"].get("imitation"),
+             "imitation_source": c["score"].get("imitation_source"),
              "value": c["score"].get("value"), "rung": c["score"].get("rung", "full")}
             for c in candidates]
     inc = None
@@ -115,7 +123,8 @@ def select(search: SearchConfig, iteration: int, candidates: list[dict[str, Any]
     history = list((incumbent or {}).get("selection", {}).get("history", []))
     history += [dataclasses.asdict(CandidateRecord(
         iteration=iteration, candidate=r["candidate"], label=r["label"], digest=r["digest"],
-        gap=r["gap"], fitness=r["mean_return"],
+        gap=r["gap"] if search.selection == "gap" else None,
+        fitness=r["mean_return"] if search.selection == "gap" else r["value"],
         won=winner["kind"] == "candidate" and winner["candidate"] == r["candidate"]))
         for r in rows]
     return {
@@ -149,20 +158,29 @@ def history_of(selection: dict[str, Any] | None) -> SearchHistory:
 
 
 def search_markdown(selection: dict[str, Any]) -> str:
-    """The selection for a critique: every candidate's change and score, the winner and why."""
-    lines = [f"Selection by {selection['objective']} ({selection['objective_meaning']}).", "",
-             "| candidate | change | gap | mean return | stage | selected |",
-             "|---:|---|---:|---:|---|---|"]
+    """The selection for a critique: every candidate's change and score, the winner and why.
+
+    With the ``gap`` objective the table shows the gap and the mean return; with any other it
+    shows only that objective's values, so a run selected by a fitness (Eureka's) is not shown the
+    gap measured on the video."""
+    objective = selection["objective"]
+    columns = ["gap", "mean_return"] if objective == "gap" else [objective]
+    heads = " | ".join(c.replace("_", " ") for c in columns)
+    lines = [f"Selection by {objective} ({selection['objective_meaning']}).", "",
+             f"| candidate | change | {heads} | stage | selected |",
+             "|---:|---|" + "---:|" * len(columns) + "---|---|"]
     w = selection["winner"]
     for r in selection["candidates"]:
         mark = "yes" if w["kind"] == "candidate" and w["candidate"] == r["candidate"] else ""
-        lines.append(f"| {r['candidate']} | {r['label']} | {_fmt(r['gap'])} | "
-                     f"{_fmt(r['mean_return'])} | {r['rung']} | {mark} |")
+        cells = " | ".join(_fmt(r.get(c) if c != objective else r["value"]) for c in columns)
+        lines.append(f"| {r['candidate']} | {r['label']} | {cells} | {r['rung']} | {mark} |")
     inc = selection.get("incumbent")
     if inc is not None:
         kept = "kept" if w["kind"] == "incumbent" else "replaced"
+        cells = " | ".join(_fmt(inc["value"]) if c == objective and objective in COMPARABLE else ""
+                           for c in columns)
         lines.append(f"| incumbent | iteration {inc['from_iteration']}'s selection ({inc['label']}) | "
-                     f"{_fmt(inc['value']) if selection['objective'] == 'gap' else ''} | | | {kept} |")
+                     f"{cells} | | {kept} |")
     lines += ["", f"Why: {selection['why']}."]
     return "\n".join(lines)
 

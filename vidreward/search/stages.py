@@ -11,6 +11,7 @@ from pathlib import Path
 from vidreward.backends import make_rewriter
 from vidreward.config import RunSettings
 from vidreward.critic.base import Critique, CritiqueInput
+from vidreward.errors import CritiqueError
 from vidreward.fsutil import atomic_copy
 from vidreward.layout import SELECTED, IterationPaths
 from vidreward.reflection import training_statistics
@@ -84,6 +85,24 @@ def measuring_critic(settings: RunSettings, truth: str | None = None):
     return AnalyticCritic()
 
 
+def imitation_of(critique, inp: CritiqueInput, truth: str | None) -> tuple[float | None, str | None]:
+    """The candidate's imitation score (:mod:`vidreward.imitation`) and what it compares with: the
+    clip's truth file where the clip has one (``"truth"``), else the clip's motion evidence against
+    the rollout's (``"video"``, the measuring critique's descriptors); None when nothing compares."""
+    from vidreward.critic.oracle import OracleCritic
+    from vidreward.imitation import imitation_score
+
+    if truth:
+        return OracleCritic(truth).imitation(inp), "truth"
+    expert, robot = critique.descriptors.get("expert"), critique.descriptors.get("robot")
+    if not expert or not robot:
+        return None, None
+    try:
+        return imitation_score(expert, robot), "video"
+    except CritiqueError:
+        return None, None
+
+
 def score_stage(settings: RunSettings, candidate: int, expert_clip: str, rollout_video: str,
                 trajectory: str, reward_path: str, train_log: str, score_out: str,
                 critique_out: str, markdown_out: str, critic_dir: str, rung: str | None = None,
@@ -103,8 +122,10 @@ def score_stage(settings: RunSettings, candidate: int, expert_clip: str, rollout
     critique.save(critique_out, markdown_out)
     table = pd.read_csv(train_log)
     mean_return = float(table["mean_return"].iloc[-1]) if len(table) and "mean_return" in table else None
+    imitation, source = imitation_of(critique, inp, truth)
     record = sel.score_record(settings.search, candidate, critique.gap, mean_return,
-                              critique.backend, critique.descriptors.get("robot"), rung)
+                              critique.backend, critique.descriptors.get("robot"), rung,
+                              imitation=imitation, imitation_source=source)
     sel.write_record(score_out, record)
     log.info("candidate %d (%s): gap %s, mean return %s", candidate, rung or "full",
              critique.gap, mean_return)
