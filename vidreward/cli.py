@@ -5,6 +5,10 @@
 also writes ``evidence.json``, the per-frame ``track.csv`` and storyboard overlays there;
 ``--fovy-deg`` and ``--principal-point`` describe the lens where it is known (depth speed needs the
 focal length; by default a 45 degree vertical field of view, centred, is assumed).
+
+``vidreward rate PAGE_DIR --ratings FILE [--host H] [--port P]`` serves a blind rating page
+(:mod:`vidreward.compare.rating_server`), prints its address and saves what raters submit into
+``FILE`` until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -41,6 +45,20 @@ def _motion(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rate(args: argparse.Namespace) -> int:
+    from vidreward.compare.rating_server import serve
+
+    server = serve(args.page_dir, args.ratings, host=args.host, port=args.port)
+    print(f"rating page: {server.url}  (ratings saved to {args.ratings}; Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vidreward", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     motion.add_argument("--principal-point", type=float, nargs=2, metavar=("X", "Y"), default=None,
                         help="where the optical axis meets the frame, in the clip's pixels (default: the centre)")
     motion.set_defaults(run=_motion)
+    rate = sub.add_parser("rate", help="serve a rating page and save the ratings raters submit")
+    rate.add_argument("page_dir", help="the rating page's directory (with index.html)")
+    rate.add_argument("--ratings", required=True, help="the ratings file to merge saves into")
+    rate.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    rate.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    rate.set_defaults(run=_rate)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

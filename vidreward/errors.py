@@ -27,3 +27,7 @@ class CritiqueError(VidrewardError):
 
 class LMError(VidrewardError):
     """A language-model request failed (network, cache miss in replay mode, bad answer)."""
+
+
+class RatingError(VidrewardError):
+    """A human rating page, its key, a ratings file or a submitted rating is invalid."""
