@@ -32,3 +32,44 @@ rule compare:
         matrix=matrix_of,
     script:
         "../scripts/compare.py"
+
+
+rule rating_page:
+    input:
+        rollouts=matrix_final_rollouts,
+        experts=matrix_expert_clips,
+    output:
+        page=report(
+            directory(ComparisonPaths.pattern("rating_page")),
+            htmlindex="index.html",
+            category="Comparison",
+            caption="../report/rating_page.rst",
+        ),
+        key=ComparisonPaths.pattern("rating_key"),
+    log:
+        ComparisonPaths.pattern("rating_page_log"),
+    conda:
+        "../envs/vidreward.yaml"
+    params:
+        tasks=matrix_cells_field("task"),
+        methods=matrix_cells_field("method"),
+        seeds=matrix_cells_field("seed"),
+        runs=matrix_cells_field("run"),
+        shuffle_seed=matrix_rating_seed,
+        ratings_file=matrix_ratings_file,
+    script:
+        "../scripts/rating_page.py"
+
+
+rule aggregate_ratings:
+    input:
+        key=ComparisonPaths.pattern("rating_key"),
+        ratings=matrix_ratings_if_any,
+    output:
+        table=ComparisonPaths.pattern("ratings_csv"),
+    log:
+        ComparisonPaths.pattern("ratings_log"),
+    conda:
+        "../envs/vidreward.yaml"
+    script:
+        "../scripts/aggregate_ratings.py"

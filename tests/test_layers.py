@@ -21,12 +21,12 @@ LAYERS: list[tuple[str, ...]] = [
     ("vidreward.sim",),
     ("vidreward.reward",),
     ("vidreward.perception",),
-    ("vidreward.critic", "vidreward.imitation"),
+    ("vidreward.critic", "vidreward.imitation", "vidreward.reflection"),
     ("vidreward.rewriter",),
     ("vidreward.train",),
     ("vidreward.backends", "vidreward.search"),
     ("vidreward.config", "vidreward.config_schema", "vidreward.verify", "vidreward.provenance",
-     "vidreward.reflection", "vidreward.summary", "vidreward.report"),
+     "vidreward.summary", "vidreward.report", "vidreward.compare"),
     ("vidreward.stages", "vidreward.search.stages", "vidreward.cli"),
 ]
 

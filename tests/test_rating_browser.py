@@ -11,7 +11,6 @@ screenshot somewhere other than pytest's tmp dir.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -23,19 +22,19 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # conftest_helpers under any import mode
 
-from conftest_helpers.cdp import Browser, find_browser
+from conftest_helpers.cdp import Browser, find_browser, require_browser_tools
 from test_rating import METHODS, TASKS, make_rollouts
 from vidreward.compare.rating import aggregate_ratings, build_rating_page, read_key
 from vidreward.compare.rating_server import serve
 
 BROWSER = find_browser()
-pytestmark = [
-    pytest.mark.skipif(BROWSER is None, reason="Chromium not installed: run tools/install_browser.sh "
-                       "(apt-get install chromium) or set VIDREWARD_CHROMIUM"),
-    pytest.mark.skipif(importlib.util.find_spec("websockets") is None,
-                       reason="the websockets package (CDP client) is not installed"),
-    pytest.mark.timeout(180),
-]
+pytestmark = [pytest.mark.timeout(180)]
+
+
+@pytest.fixture(autouse=True)
+def _browser_tools():
+    """Chromium and websockets: skip without them, fail under CI=true."""
+    require_browser_tools()
 
 VIDEOS = """[...document.querySelectorAll('video')].map(v => ({src: v.getAttribute('src'),
     ready: v.readyState, error: v.error ? v.error.code : null, w: v.videoWidth, h: v.videoHeight}))"""

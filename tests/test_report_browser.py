@@ -9,7 +9,6 @@ the screenshots somewhere other than pytest's tmp dir.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -19,18 +18,18 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # conftest_helpers under any import mode
 
-from conftest_helpers.cdp import Browser, find_browser
+from conftest_helpers.cdp import Browser, find_browser, require_browser_tools
 from conftest_helpers.fake_run import ADDED_LINE, PROBLEM_TEXT, REMOVED_LINE, make_run
 from vidreward.report import build_iteration_page, build_run_index
 
 BROWSER = find_browser()
-pytestmark = [
-    pytest.mark.skipif(BROWSER is None, reason="Chromium not installed: run tools/install_browser.sh "
-                       "(apt-get install chromium) or set VIDREWARD_CHROMIUM"),
-    pytest.mark.skipif(importlib.util.find_spec("websockets") is None,
-                       reason="the websockets package (CDP client) is not installed"),
-    pytest.mark.timeout(180),
-]
+pytestmark = [pytest.mark.timeout(180)]
+
+
+@pytest.fixture(autouse=True)
+def _browser_tools():
+    """Chromium and websockets: skip without them, fail under CI=true."""
+    require_browser_tools()
 
 VIDEO_STATE = """[...document.querySelectorAll('video')].map(v => ({
     id: v.id, src: v.dataset.file, embedded: v.currentSrc.startsWith('data:video/mp4;base64,'),

@@ -232,3 +232,25 @@ class Frame:
 
     def wait_for(self, expression: str, timeout: float = 20.0, interval: float = 0.1) -> Any:
         return self.browser.wait_for(expression, timeout, interval, context_id=self.context_id)
+
+
+def require_browser_tools() -> str:
+    """The Chromium binary. Without Chromium or the websockets package a test skips with the
+    reason on a developer machine and fails under ``CI=true`` (CI installs both)."""
+    import importlib.util
+
+    import pytest
+
+    missing = []
+    browser = find_browser()
+    if browser is None:
+        missing.append("Chromium (run tools/install_browser.sh: apt-get install chromium, or set "
+                       "VIDREWARD_CHROMIUM)")
+    if importlib.util.find_spec("websockets") is None:
+        missing.append("the websockets package (CDP client)")
+    if missing:
+        reason = "missing " + " and ".join(missing)
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{reason}: the browser test cannot run on this CI machine")
+        pytest.skip(f"{reason} (this fails under CI=true)")
+    return browser
