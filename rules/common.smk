@@ -287,11 +287,29 @@ def matrix_expert_clips(wildcards):
     ]
 
 
+def matrix_ratings_file(wildcards):
+    """Where the rating page saves the matrix's ratings (config ``ratings_dir``)."""
+    return ratings_file(config.get("ratings_dir", "ratings"), wildcards.name)
+
+
 def matrix_ratings_if_any(wildcards):
     """The saved ratings of the matrix, once someone has rated (an input only when it exists, so
     saving ratings reruns the aggregation)."""
-    path = ratings_file(config.get("ratings_dir", "ratings"), wildcards.name)
+    path = matrix_ratings_file(wildcards)
     return [path] if Path(path).is_file() else []
+
+
+def matrix_cells_field(field):
+    """An input function: ``field`` (task, method, seed or run) of every cell, in cell order."""
+
+    def values(wildcards):
+        return [getattr(c, field) for c in matrix_of(wildcards).cells()]
+
+    return values
+
+
+def matrix_rating_seed(wildcards):
+    return matrix_of(wildcards).rating_seed
 
 
 def previous_reward_if_any(wildcards):
