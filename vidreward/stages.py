@@ -223,8 +223,10 @@ def critique_stage(
             board = source / STORYBOARD  # the measurement's overlays, beside the model's frames
             if board.is_dir():
                 shutil.copytree(board, Path(critic_dir).parent / STORYBOARD, dirs_exist_ok=True)
-    if settings.critic.evidence == "none" and settings.critic.backend not in ("analytic", "oracle"):
-        # the critic's own words only: the search table's measured gaps would be evidence
+    if (settings.critic.evidence == "none" and settings.critic.backend not in ("analytic", "oracle")
+            and settings.search.selection == "gap"):
+        # the critic's own words only: the search table's measured gaps would be evidence (a
+        # fitness, Eureka's, is what that method sees: its table shows only the fitness)
         critique.search = {"winner": record["winner"]}
     else:
         critique.search = {"winner": record["winner"], "why": record["why"],

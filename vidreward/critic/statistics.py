@@ -7,7 +7,8 @@ analytic rewriter applies, following Eureka's reflection advice:
 
 * a component whose value barely moved during training (range under ``FLAT_RANGE`` of its mean
   magnitude) could not be optimised: its scale doubles (``rewrite``), or it is dropped when it was
-  also negligible (under ``NEGLIGIBLE`` of the reward) and is not the last term (``remove``);
+  also negligible (under ``NEGLIGIBLE`` of the reward) and is not the last term (``remove``); the
+  survival bonus and the action cost are flat by design and left alone (``BY_DESIGN_FLAT``);
 * a component that dominates the reward (over ``DOMINANT_SHARE`` of the last epoch's magnitude,
   with other terms present) is halved (``rewrite``);
 * a return that did not grow is reported as a problem.
@@ -33,8 +34,9 @@ NEGLIGIBLE = 0.01
 """A flat component is dropped when its share of the reward's magnitude is under this."""
 DOMINANT_SHARE = 0.6
 """A component dominates when it holds more than this share of the last epoch's magnitude."""
-NEVER_REMOVED = frozenset({"alive"})
-"""Terms the reflection rescales but never drops (the episode's survival bonus)."""
+BY_DESIGN_FLAT = frozenset({"alive", "action_cost"})
+"""Terms that are flat by design (the survival bonus, the action cost of saturated actions): a flat
+value is no sign that RL failed on them, so the reflection leaves them alone unless they dominate."""
 
 
 def _scale(params: dict, name: str) -> float | None:
@@ -64,14 +66,14 @@ class StatisticsCritic:
         self._return_trend(crit, table)
         last = {c.removeprefix("reward/"): abs(float(table[c].iloc[-1])) for c in columns}
         total = sum(last.values()) or 1.0
-        removable = [n for n in last if n not in NEVER_REMOVED]
+        removable = [n for n in last if n not in BY_DESIGN_FLAT]
         for column in columns:
             name = column.removeprefix("reward/")
             series = table[column].astype(float)
             share = last[name] / total
             spread, level = float(series.max() - series.min()), float(series.abs().mean())
             scale = _scale(terms.params, name)
-            if level == 0 or spread < FLAT_RANGE * level:
+            if name not in BY_DESIGN_FLAT and (level == 0 or spread < FLAT_RANGE * level):
                 text = (f"{name} stayed at {series.mean():.3g} per step throughout training (range "
                         f"{spread:.3g}): RL could not optimise it.")
                 crit.problems.append(Item(text, component=name))
