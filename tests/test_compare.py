@@ -49,7 +49,7 @@ def test_the_quick_matrix_expands_into_one_valid_run_per_cell():
     assert cell_run_name("dog_hopping", "eureka", 1) == "dog_hopping-eureka-s1"
     for cell in cells:
         s = RunSettings.from_config(config, cell.run)
-        assert s.seed == cell.seed and s.iterations == 2 and s.search.candidates == 2
+        assert s.seed == cell.seed and s.iterations == 2 and s.search.candidates == 1
         assert s.robot == config["tasks"][cell.task]["robot"]
         assert s.clip == config["tasks"][cell.task]["clip"]
         assert s.train.total_env_steps == 8192
