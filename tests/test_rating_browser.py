@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 
 import imageio.v2 as imageio
+import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # conftest_helpers under any import mode
@@ -141,6 +142,17 @@ def test_rate_save_and_aggregate(tmp_path, built, browser, screenshot_dir):
         assert table.loc[(task, method), "n_ratings"] == 2
         assert table.loc[(task, method), "rating_mean"] == pytest.approx(mean)
     assert (table.loc[TASKS[1], "n_ratings"] == 0).all()
+    # ... and the aggregate lands in the comparison table beside the imitation scores
+    from vidreward.compare.matrix import MatrixConfig
+    from vidreward.compare.table import method_table
+
+    matrix = MatrixConfig(name="browser", tasks=TASKS, methods=METHODS, seeds=(0,))
+    scores = pd.DataFrame([{"task": t, "method": m, "seed": 0, "imitation_score": 0.5,
+                            "imitation_source": "truth", "final": True} for t in TASKS for m in METHODS])
+    compared = method_table(matrix, scores, aggregate_ratings(key_path, ratings_path)).set_index(["task", "method"])
+    for method, mean in zip(METHODS, (3.0, 3.0, 5.0)):
+        assert compared.loc[(task, method), "rating_mean"] == pytest.approx(mean)
+        assert compared.loc[(task, method), "imitation_mean"] == pytest.approx(0.5)
 
 
 def test_opened_as_file_offers_a_download(built, browser):
