@@ -94,7 +94,10 @@ def candidate_train_inputs(wildcards):
     if halving_of(wildcards):
         screen = it.cand(k, SCREEN_DIR)
         inputs["survivors"] = str(it.path("survivors"))
-        inputs["screen"] = [str(screen.path(n)) for n in ("policy", "train_log", "tb")]
+        # the screening job's files (its tb/ directory comes with them and is read by the stage,
+        # but a directory's mtime moves whenever anything restores it, e.g. `dvc checkout`, and
+        # would retrain every candidate)
+        inputs["screen"] = [str(screen.path(n)) for n in ("policy", "train_log")]
     return inputs
 
 

@@ -15,6 +15,7 @@ seed: 0
 train: {total_env_steps: 4096, num_envs: 32, horizon: 32, minibatch_size: 512, mini_epochs: 1,
         max_episode_steps: 100}
 rollout: {seconds: 2, render_size: 64}
+search: {candidates: 2}
 critic: {backend: analytic}
 rewriter: {backend: analytic}
 """
