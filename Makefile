@@ -25,6 +25,7 @@ quick: setup
 
 test: setup
 	tools/install_browser.sh || echo "no Chromium: the browser test will be skipped"
+	tools/local_slurm.sh install || echo "no SLURM/munge/MariaDB packages: the SLURM test will be skipped"
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/pytest -q tests
 
 lint: setup

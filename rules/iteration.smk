@@ -12,6 +12,8 @@ rule initial_rewards:
         proposals=IterationPaths.pattern("proposals", i="0"),
     log:
         IterationPaths.log_pattern("propose_rewards", i="0"),
+    # local under a cluster executor: a model backend calls its endpoint over the network
+    localrule: True
     conda:
         "../envs/vidreward.yaml"
     resources:
@@ -39,6 +41,8 @@ rule rewrite_rewards:
         IterationPaths.log_pattern("propose_rewards"),
     wildcard_constraints:
         i=r"[1-9]\d*",
+    # local under a cluster executor: a model backend calls its endpoint over the network
+    localrule: True
     conda:
         "../envs/vidreward.yaml"
     resources:
@@ -271,6 +275,8 @@ rule critique:
         critic_dir=directory(IterationPaths.pattern("critic_dir")),
     log:
         IterationPaths.log_pattern("critique"),
+    # local under a cluster executor: a model backend calls its endpoint over the network
+    localrule: True
     conda:
         "../envs/vidreward.yaml"
     resources:
@@ -289,6 +295,8 @@ rule provenance:
         IterationPaths.pattern("provenance"),
     log:
         IterationPaths.log_pattern("provenance"),
+    # local under a cluster executor: seconds of bookkeeping, not worth a queued job
+    localrule: True
     conda:
         "../envs/vidreward.yaml"
     params:

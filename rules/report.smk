@@ -27,6 +27,8 @@ rule iteration_page:
         ),
     log:
         IterationPaths.log_pattern("iteration_page"),
+    # local under a cluster executor: seconds of bookkeeping, not worth a queued job
+    localrule: True
     conda:
         "../envs/vidreward.yaml"
     params:
@@ -60,6 +62,8 @@ rule run_page:
         ),
     log:
         RunPaths.pattern("run_page_log"),
+    # local under a cluster executor: seconds of bookkeeping, not worth a queued job
+    localrule: True
     conda:
         "../envs/vidreward.yaml"
     params:

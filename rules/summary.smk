@@ -13,6 +13,8 @@ rule summary:
         metrics=RunPaths.pattern("summary_json"),
     log:
         RunPaths.pattern("summary_log"),
+    # local under a cluster executor: seconds of bookkeeping, not worth a queued job
+    localrule: True
     conda:
         "../envs/vidreward.yaml"
     script:
