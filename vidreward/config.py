@@ -306,10 +306,11 @@ def runs_to_build(config: dict[str, Any]) -> list[str]:
     return list(config.get("default_runs") or config["runs"])
 
 
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``override`` into ``base`` in place, recursively for mappings (copies of the values)."""
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _deep_merge(base[key], value)
+            deep_merge(base[key], value)
         else:
             base[key] = copy.deepcopy(value)
     return base
@@ -334,5 +335,5 @@ def apply_params(config: dict[str, Any], params_path: str | Path) -> dict[str, A
     params = dict(params)
     run = params.pop("run")
     if run in config.get("runs", {}):
-        _deep_merge(config["runs"][run], params)
+        deep_merge(config["runs"][run], params)
     return config

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vidreward.compare.methods import METHODS, MODES
+from vidreward.config import deep_merge
 from vidreward.errors import ConfigError
 
 
@@ -129,15 +130,6 @@ def task_config(config: dict[str, Any], name: str) -> TaskConfig:
         raise ConfigError(f"config tasks.{name}: {exc}") from exc
 
 
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = copy.deepcopy(value)
-    return base
-
-
 def cell_settings(config: dict[str, Any], matrix: MatrixConfig, cell: Cell) -> dict[str, Any]:
     """The ``runs`` entry of one cell (module docstring: the merge order)."""
     task = task_config(config, cell.task)
@@ -150,8 +142,8 @@ def cell_settings(config: dict[str, Any], matrix: MatrixConfig, cell: Cell) -> d
             f"config matrix.methods: {cell.method!r} offline reads the clip's truth in place of a person "
             f"(the oracle critic), and task {task.name!r}'s clip {clip!r} declares none (set "
             f"clips.{clip}.truth or leave the method out)")
-    run = _merge(copy.deepcopy(matrix.run or {}), {"clip": clip, "robot": task.robot, "task": task.task})
-    run = _merge(run, method.settings(matrix.mode, matrix.lm))
+    run = deep_merge(copy.deepcopy(matrix.run or {}), {"clip": clip, "robot": task.robot, "task": task.task})
+    run = deep_merge(run, method.settings(matrix.mode, matrix.lm))
     run["seed"] = cell.seed
     run.setdefault("iterations", 5)
     return run
