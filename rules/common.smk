@@ -270,7 +270,7 @@ def matrix_of(wildcards):
 
 
 def matrix_summaries(wildcards):
-    """Every cell's summary.csv, in the matrix's cell order."""
+    """Every cell's run summary table, in the matrix's cell order."""
     return [RunPaths(c.run).path("summary_csv") for c in matrix_of(wildcards).cells()]
 
 

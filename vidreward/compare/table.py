@@ -4,7 +4,7 @@ seeds, plus the human ratings), a bar figure and score-per-iteration curves.
 Every method is scored by the one imitation score (:mod:`vidreward.imitation`) of its final
 selection: against the clip's truth where the clip has one, else against the clip's motion
 evidence (``imitation_source`` says which). The interval is Student's t over the seeds
-(:func:`vidreward.compare.stats.mean_ci95`).
+(:func:`vidreward.compare.stats.mean_ci95`), clipped to the score's range 0-1.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ def method_table(matrix: MatrixConfig, scores: pd.DataFrame, ratings: pd.DataFra
         for method in matrix.methods:
             sel = final[(final["task"] == task) & (final["method"] == method)]
             mean, low, high, n = mean_ci95(sel["imitation_score"].tolist())
+            low, high = max(low, 0.0), min(high, 1.0)  # the score's range (NaN stays NaN)
             sources = sorted({str(s) for s in sel["imitation_source"].dropna()})
             rows.append({"task": task, "method": method, "seeds": n, "imitation_mean": mean,
                          "imitation_ci_low": low, "imitation_ci_high": high,
