@@ -173,6 +173,18 @@ def clip_evidence_stage(video: str, evidence_out: str) -> None:
     log.info("%s: camera %s", video, evidence.value("camera_motion"))
 
 
+def _search_part(settings: RunSettings, record: dict) -> dict:
+    """What the critique says of the iteration's search (``record``: its selection)."""
+    from vidreward.search.selection import search_markdown
+
+    if (settings.critic.evidence == "none" and settings.critic.backend not in ("analytic", "oracle")
+            and settings.search.selection == "gap"):
+        # the critic's own words only: the search table's measured gaps would be evidence (a
+        # fitness, Eureka's, is what that method sees: its table shows only the fitness)
+        return {"winner": record["winner"]}
+    return {"winner": record["winner"], "why": record["why"], "text": search_markdown(record)}
+
+
 def critique_stage(
     settings: RunSettings,
     feedback_path: str,
@@ -195,7 +207,7 @@ def critique_stage(
     critique (and so reach the rewriter), with ``none`` it stays as the critic wrote it. With
     measured evidence the critique carries the search: every candidate's change and score, and why
     the winner won; with ``none`` only which candidate was selected (the scores are measurements)."""
-    from vidreward.search.selection import load_json, search_markdown
+    from vidreward.search.selection import load_json
 
     record = load_json(selection, "selection record")
     source = Path(record["winner"]["dir"])
@@ -223,14 +235,7 @@ def critique_stage(
             board = source / STORYBOARD  # the measurement's overlays, beside the model's frames
             if board.is_dir():
                 shutil.copytree(board, Path(critic_dir).parent / STORYBOARD, dirs_exist_ok=True)
-    if (settings.critic.evidence == "none" and settings.critic.backend not in ("analytic", "oracle")
-            and settings.search.selection == "gap"):
-        # the critic's own words only: the search table's measured gaps would be evidence (a
-        # fitness, Eureka's, is what that method sees: its table shows only the fitness)
-        critique.search = {"winner": record["winner"]}
-    else:
-        critique.search = {"winner": record["winner"], "why": record["why"],
-                           "text": search_markdown(record)}
+    critique.search = _search_part(settings, record)
     if settings.critic.backend in ("analytic", "oracle"):
         # the measured critique's own markdown (the oracle's opening note among it), plus the search
         critique.save(critique_out)
