@@ -85,6 +85,7 @@ def test_experiment_with_a_changed_param_and_diffs(reproduced):
     repo, _ = reproduced
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
     subprocess.run(["git", "checkout", "--", "."], cwd=repo, check=False)
+    (repo / "params.yaml").write_text(TINY_PARAMS)  # the baseline is the tiny run, not the default
     dvc(repo, "checkout", "--force")
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
     subprocess.run(git + ["commit", "-qm", "baseline run"], cwd=repo, check=True)
