@@ -173,11 +173,15 @@ def clip_evidence_stage(video: str, evidence_out: str) -> None:
     log.info("%s: camera %s", video, evidence.value("camera_motion"))
 
 
+MEASURING_CRITICS = ("analytic", "oracle")
+"""Critics whose critique is the measurement itself (made when a candidate is scored)."""
+
+
 def _search_part(settings: RunSettings, record: dict) -> dict:
     """What the critique says of the iteration's search (``record``: its selection)."""
     from vidreward.search.selection import search_markdown
 
-    if (settings.critic.evidence == "none" and settings.critic.backend not in ("analytic", "oracle")
+    if (settings.critic.evidence == "none" and settings.critic.backend not in MEASURING_CRITICS
             and settings.search.selection == "gap"):
         # the critic's own words only: the search table's measured gaps would be evidence (a
         # fitness, Eureka's, is what that method sees: its table shows only the fitness)
@@ -212,7 +216,7 @@ def critique_stage(
     record = load_json(selection, "selection record")
     source = Path(record["winner"]["dir"])
     measured = Critique.load(IterationPaths.in_dir(source, "critique"))
-    if settings.critic.backend in ("analytic", "oracle"):
+    if settings.critic.backend in MEASURING_CRITICS:
         atomic_copy(IterationPaths.in_dir(source, "critic_dir"), critic_dir)
         critique = measured
     else:
@@ -236,7 +240,7 @@ def critique_stage(
             if board.is_dir():
                 shutil.copytree(board, Path(critic_dir).parent / STORYBOARD, dirs_exist_ok=True)
     critique.search = _search_part(settings, record)
-    if settings.critic.backend in ("analytic", "oracle"):
+    if settings.critic.backend in MEASURING_CRITICS:
         # the measured critique's own markdown (the oracle's opening note among it), plus the search
         critique.save(critique_out)
         measured_md = IterationPaths.in_dir(source, "critique_md").read_text()

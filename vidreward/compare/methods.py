@@ -47,10 +47,13 @@ class Method:
     """Run settings online; ``critic.lm`` / ``rewriter.lm`` come from the matrix's ``lm``."""
     offline_stand_in: str = ""
     """Which analytic or oracle part stands in offline for a model or a person ("" for none)."""
-    needs_truth_offline: bool = False
-    """Whether the offline preset reads the clip's truth file (the oracle critic)."""
     lm_parts: tuple[str, ...] = field(default=())
     """The sections (``critic``, ``rewriter``) that call a model online."""
+
+    @property
+    def needs_truth_offline(self) -> bool:
+        """Whether the offline preset reads the clip's truth file (its critic is the oracle)."""
+        return self.offline["critic"]["backend"] == "oracle"
 
     def settings(self, mode: str, lm: dict[str, Any] | None = None) -> dict[str, Any]:
         """The run settings of this method in ``mode``, with the matrix's ``lm`` settings merged
@@ -66,6 +69,19 @@ def _sel(objective: str) -> dict[str, Any]:
     return {"selection": objective}
 
 
+def _eureka(name: str, paper: str, objective: str) -> Method:
+    """Eureka or a variant: the statistics critic (no video), a code-writing rewriter, selection by
+    ``objective``."""
+    critic = {"backend": "statistics", "evidence": "none"}
+    return Method(
+        name, paper,
+        offline={"critic": dict(critic), "rewriter": {"backend": "analytic"}, "search": _sel(objective)},
+        online={"critic": dict(critic), "rewriter": {"backend": "openai"}, "search": _sel(objective)},
+        offline_stand_in="analytic rewriter for the LLM",
+        lm_parts=("rewriter",),
+    )
+
+
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method(
         "bilevel",
@@ -77,26 +93,10 @@ METHODS: dict[str, Method] = {m.name: m for m in (
                          "for the LLM",
         lm_parts=("critic", "rewriter"),
     ),
-    Method(
-        "eureka",
-        "Eureka: K samples from the task text, fitness from training statistics, reflection on them",
-        offline={"critic": {"backend": "statistics", "evidence": "none"},
-                 "rewriter": {"backend": "analytic"}, "search": _sel("mean_return")},
-        online={"critic": {"backend": "statistics", "evidence": "none"},
-                "rewriter": {"backend": "openai"}, "search": _sel("mean_return")},
-        offline_stand_in="analytic rewriter for the LLM",
-        lm_parts=("rewriter",),
-    ),
-    Method(
-        "eureka_gt",
-        "Eureka-GT: Eureka with a ground-truth fitness (here the imitation score)",
-        offline={"critic": {"backend": "statistics", "evidence": "none"},
-                 "rewriter": {"backend": "analytic"}, "search": _sel("imitation")},
-        online={"critic": {"backend": "statistics", "evidence": "none"},
-                "rewriter": {"backend": "openai"}, "search": _sel("imitation")},
-        offline_stand_in="analytic rewriter for the LLM",
-        lm_parts=("rewriter",),
-    ),
+    _eureka("eureka", "Eureka: K samples from the task text, fitness from training statistics, "
+            "reflection on them", "mean_return"),
+    _eureka("eureka_gt", "Eureka-GT: Eureka with a ground-truth fitness (here the imitation score)",
+            "imitation"),
     Method(
         "human_vlm",
         "Human-as-VLM: a person watches both videos and writes the four-part feedback",
@@ -106,7 +106,6 @@ METHODS: dict[str, Method] = {m.name: m for m in (
                 "search": _sel("gap")},
         offline_stand_in="oracle critic (the clip's truth file) for the person, analytic rewriter "
                          "for the LLM",
-        needs_truth_offline=True,
         lm_parts=("rewriter",),
     ),
     Method(

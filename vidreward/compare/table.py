@@ -13,6 +13,8 @@ import math
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from vidreward.compare.matrix import Cell, MatrixConfig
 from vidreward.compare.methods import METHODS
@@ -99,14 +101,22 @@ def table_markdown(matrix: MatrixConfig, table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _figure(width: float, height: float) -> Figure:
+    """A figure on its own Agg canvas (no pyplot global state), as the report's plots make them."""
+    fig = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, out: Path) -> None:
+    with atomic_file(out) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+
+
 def _plot_bars(matrix: MatrixConfig, table: pd.DataFrame, out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     width = 0.8 / len(matrix.methods)
-    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(matrix.tasks), 3.6))
+    fig = _figure(1.8 + 1.6 * len(matrix.tasks), 3.6)
+    ax = fig.subplots()
     for j, method in enumerate(matrix.methods):
         sel = table[table["method"] == method].set_index("task").reindex(list(matrix.tasks))
         xs = [i + (j - (len(matrix.methods) - 1) / 2) * width for i in range(len(matrix.tasks))]
@@ -117,19 +127,12 @@ def _plot_bars(matrix: MatrixConfig, table: pd.DataFrame, out: Path) -> None:
     ax.set_ylim(0, 1)
     ax.set_ylabel("imitation score (final)")
     ax.legend(fontsize=8, ncol=min(len(matrix.methods), 5))
-    fig.tight_layout()
-    with atomic_file(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    _save(fig, out)
 
 
 def _plot_curves(matrix: MatrixConfig, scores: pd.DataFrame, out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(matrix.tasks), figsize=(3.2 * len(matrix.tasks), 3.0), squeeze=False)
+    fig = _figure(3.2 * len(matrix.tasks), 3.0)
+    axes = fig.subplots(1, len(matrix.tasks), squeeze=False)
     for ax, task in zip(axes[0], matrix.tasks):
         for method in matrix.methods:
             sel = scores[(scores["task"] == task) & (scores["method"] == method)]
@@ -140,10 +143,7 @@ def _plot_curves(matrix: MatrixConfig, scores: pd.DataFrame, out: Path) -> None:
         ax.set_ylim(0, 1)
     axes[0][0].set_ylabel("imitation score (mean over seeds)")
     axes[0][-1].legend(fontsize=7)
-    fig.tight_layout()
-    with atomic_file(out) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+    _save(fig, out)
 
 
 def compare_stage(matrix: MatrixConfig, summaries: list[str], ratings_csv: str | None, scores_out: str,

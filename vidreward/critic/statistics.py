@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from vidreward.critic.base import Critique, CritiqueInput, Item
-from vidreward.critic.reward_terms import current_terms
+from vidreward.critic.reward_terms import terms_from_code
 from vidreward.errors import CritiqueError
 from vidreward.reflection import training_statistics
 
@@ -56,7 +56,7 @@ class StatisticsCritic:
             table = pd.read_csv(inp.train_log)
         except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise CritiqueError(f"{inp.train_log}: cannot read train log ({exc})") from exc
-        terms = current_terms(inp.reward_code, Path(inp.train_log))
+        params = terms_from_code(inp.reward_code) or {}  # the scales, from the TERMS literal
         crit = Critique(backend=self.name)
         columns = sorted(c for c in table.columns if c.startswith("reward/"))
         if table.empty or not columns:
@@ -72,7 +72,7 @@ class StatisticsCritic:
             series = table[column].astype(float)
             share = last[name] / total
             spread, level = float(series.max() - series.min()), float(series.abs().mean())
-            scale = _scale(terms.params, name)
+            scale = _scale(params, name)
             if name not in BY_DESIGN_FLAT and (level == 0 or spread < FLAT_RANGE * level):
                 text = (f"{name} stayed at {series.mean():.3g} per step throughout training (range "
                         f"{spread:.3g}): RL could not optimise it.")

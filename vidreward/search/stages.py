@@ -92,6 +92,9 @@ def imitation_of(critique, inp: CritiqueInput, truth: str | None) -> tuple[float
     from vidreward.critic.oracle import OracleCritic
     from vidreward.imitation import imitation_score
 
+    measured = critique.descriptors.get("imitation") or {}
+    if "score" in measured:  # the oracle critique scored the truth already
+        return float(measured["score"]), "truth"
     if truth:
         return OracleCritic(truth).imitation(inp), "truth"
     expert, robot = critique.descriptors.get("expert"), critique.descriptors.get("robot")
