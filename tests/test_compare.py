@@ -84,9 +84,12 @@ def test_online_methods_call_the_configured_endpoint_and_eureka_sees_no_video():
 
 
 @pytest.mark.parametrize("change,message", [
-    ({"methods": ["bilevel", "dreamer"]}, "unknown method 'dreamer'"),
+    ({"methods": ["bilevel", "dreamer"]}, "matrix.methods.1: 'dreamer' is not one of \\['bilevel'"),
     ({"tasks": ["moonwalk"]}, "no task named 'moonwalk'"),
-    ({"seeds": [0, 0]}, "matrix.seeds: lists an entry twice"),
+    ({"seeds": [0, 0]}, "matrix.seeds: .*non-unique"),
+    ({"seeds": ["zero"]}, "matrix.seeds.0: 'zero' is not of type 'integer'"),
+    ({"methods": []}, "matrix.methods: .*should be non-empty"),
+    ({"budget": 3}, "matrix: unknown key.*'budget'.*allowed keys: lm, methods"),
     ({"mode": "cloud"}, "matrix.mode"),
     ({"mode": "online"}, "matrix.lm"),
 ])

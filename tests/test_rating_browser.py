@@ -23,7 +23,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # conftest_helpers under any import mode
 
-from conftest_helpers.cdp import Browser, find_browser, require_browser_tools
+from conftest_helpers.cdp import Browser, browser_tools_fixture, find_browser
 from test_rating import METHODS, TASKS, make_rollouts
 from vidreward.compare.rating import aggregate_ratings, build_rating_page, read_key
 from vidreward.compare.rating_server import serve
@@ -32,10 +32,7 @@ BROWSER = find_browser()
 pytestmark = [pytest.mark.timeout(180)]
 
 
-@pytest.fixture(autouse=True)
-def _browser_tools():
-    """Chromium and websockets: skip without them, fail under CI=true."""
-    require_browser_tools()
+browser_tools = browser_tools_fixture()  # Chromium and websockets: skip without, fail under CI=true
 
 VIDEOS = """[...document.querySelectorAll('video')].map(v => ({src: v.getAttribute('src'),
     ready: v.readyState, error: v.error ? v.error.code : null, w: v.videoWidth, h: v.videoHeight}))"""

@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # conftest_helpers under any import mode
 
-from conftest_helpers.cdp import Browser, find_browser, require_browser_tools
+from conftest_helpers.cdp import Browser, browser_tools_fixture, find_browser
 from conftest_helpers.fake_run import ADDED_LINE, PROBLEM_TEXT, REMOVED_LINE, make_run
 from vidreward.report import build_iteration_page, build_run_index
 
@@ -26,10 +26,7 @@ BROWSER = find_browser()
 pytestmark = [pytest.mark.timeout(180)]
 
 
-@pytest.fixture(autouse=True)
-def _browser_tools():
-    """Chromium and websockets: skip without them, fail under CI=true."""
-    require_browser_tools()
+browser_tools = browser_tools_fixture()  # Chromium and websockets: skip without, fail under CI=true
 
 VIDEO_STATE = """[...document.querySelectorAll('video')].map(v => ({
     id: v.id, src: v.dataset.file, embedded: v.currentSrc.startsWith('data:video/mp4;base64,'),

@@ -63,16 +63,32 @@ def _resolve(ref: str, root: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+def _first_error(instance: dict[str, Any], schema: dict[str, Any]) -> None:
+    """Raise ConfigError naming the first offending key of ``instance`` under ``schema``."""
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(instance), key=lambda e: (len(e.absolute_path), str(e.path)))
+    if errors:
+        raise ConfigError(_describe(errors[0]))
+
+
+def validate_section(config: dict[str, Any], key: str) -> None:
+    """Check one top-level section of a config against its part of the schema, for a section that
+    is read before the whole config is validated (the matrix, which adds runs). Errors name the key
+    as :func:`validate_config` would."""
+    if key not in config:
+        return
+    schema = load_schema()
+    _first_error({key: config[key]}, {"$defs": schema["$defs"], "type": "object",
+                                      "properties": {key: schema["properties"][key]}})
+
+
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     """Validate a workflow config in place (defaults filled) and return it.
 
     Raises ConfigError naming the first offending key.
     """
     schema = load_schema()
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), str(e.path)))
-    if errors:
-        raise ConfigError(_describe(errors[0]))
+    _first_error(config, schema)
     _apply_defaults(config, schema, schema)
     for name, clip in config["clips"].items():
         if clip["end"] <= clip["start"]:

@@ -24,7 +24,7 @@ policy, rollout and trajectory, its critique and the provenance record.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 RESULTS_DIR = "results"
@@ -80,8 +80,24 @@ def _fill(template: str, **values: object) -> str:
     return template
 
 
+class _TemplatePaths:
+    """Paths from the class's ``TEMPLATES`` (name -> Snakemake pattern): ``pattern(name)`` is the
+    pattern (``fixed`` wildcards filled), ``path(name)`` the concrete path, the wildcard named after
+    the dataclass's one field filled from it (and any further ``values``)."""
+
+    TEMPLATES: dict[str, str] = {}
+
+    @classmethod
+    def pattern(cls, name: str, **fixed: object) -> str:
+        return _fill(cls.TEMPLATES[name], **fixed)
+
+    def path(self, name: str, **values: object) -> str:
+        key = fields(self)[0].name
+        return _fill(self.TEMPLATES[name], **{key: getattr(self, key)}, **values)
+
+
 @dataclass(frozen=True)
-class ClipPaths:
+class ClipPaths(_TemplatePaths):
     """The files of one expert clip."""
 
     clip: str
@@ -96,13 +112,6 @@ class ClipPaths:
         "trim_log": f"{CLIP_LOG_DIR}/{{clip}}.trim.log",
         "evidence_log": f"{CLIP_LOG_DIR}/{{clip}}.evidence.log",
     }
-
-    @classmethod
-    def pattern(cls, name: str) -> str:
-        return cls.TEMPLATES[name]
-
-    def path(self, name: str) -> str:
-        return _fill(self.TEMPLATES[name], clip=self.clip)
 
 
 SUITE_DIR = "data/motion_suite"
@@ -126,7 +135,7 @@ def feedback_file(feedback_dir: str, run: str, i: int | str) -> str:
 
 
 @dataclass(frozen=True)
-class RunPaths:
+class RunPaths(_TemplatePaths):
     """The files of one run."""
 
     run: str
@@ -141,13 +150,6 @@ class RunPaths:
         "report_plot": f"{RESULTS_DIR}/{{run}}/report/summary.png",
         "run_page_log": f"{RESULTS_DIR}/{{run}}/logs/run_page.log",
     }
-
-    @classmethod
-    def pattern(cls, name: str, **fixed: object) -> str:
-        return _fill(cls.TEMPLATES[name], **fixed)
-
-    def path(self, name: str, **values: object) -> str:
-        return _fill(self.TEMPLATES[name], run=self.run, **values)
 
     @property
     def dir(self) -> Path:
@@ -165,7 +167,7 @@ COMPARISON_DIR = f"{RESULTS_DIR}/comparison"
 
 
 @dataclass(frozen=True)
-class ComparisonPaths:
+class ComparisonPaths(_TemplatePaths):
     """The files of one matrix's comparison (``matrix.name``): its tables, figures and the rating
     page. ``ratings`` is where people's ratings are saved (``<ratings_dir>/<name>.json``, input,
     not a result)."""
@@ -186,13 +188,6 @@ class ComparisonPaths:
         "rating_page_log": f"{COMPARISON_DIR}/{{name}}/logs/rating_page.log",
         "ratings_log": f"{COMPARISON_DIR}/{{name}}/logs/ratings.log",
     }
-
-    @classmethod
-    def pattern(cls, name: str) -> str:
-        return cls.TEMPLATES[name]
-
-    def path(self, name: str) -> str:
-        return _fill(self.TEMPLATES[name], name=self.name)
 
     def targets(self) -> list[str]:
         """What a matrix's comparison builds (the default target lists them)."""

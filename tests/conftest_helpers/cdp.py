@@ -254,3 +254,15 @@ def require_browser_tools() -> str:
             pytest.fail(f"{reason}: the browser test cannot run on this CI machine")
         pytest.skip(f"{reason} (this fails under CI=true)")
     return browser
+
+
+def browser_tools_fixture():
+    """An autouse fixture for a browser test module (``browser_tools = browser_tools_fixture()``):
+    every test of the module first calls :func:`require_browser_tools`."""
+    import pytest
+
+    @pytest.fixture(autouse=True)
+    def browser_tools() -> str:
+        return require_browser_tools()
+
+    return browser_tools

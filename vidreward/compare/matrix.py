@@ -15,8 +15,8 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-from vidreward.compare.methods import METHODS, MODES
-from vidreward.config import deep_merge
+from vidreward.compare.methods import METHODS
+from vidreward.config import deep_merge, validate_section
 from vidreward.errors import ConfigError
 
 
@@ -69,36 +69,17 @@ class MatrixConfig:
         raw = config.get("matrix")
         if raw is None:
             return None
-        if not isinstance(raw, dict):
-            raise ConfigError("config matrix: must be a mapping")
-        known = {"name", "tasks", "methods", "seeds", "mode", "run", "lm", "rating_seed"}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ConfigError(f"config matrix: unknown key(s) {', '.join(map(repr, unknown))}; allowed "
-                              f"keys: {', '.join(sorted(known))}")
-        for key in ("name", "tasks", "methods", "seeds"):
-            if key not in raw:
-                raise ConfigError(f"config matrix: {key!r} is a required property")
-        m = cls(name=str(raw["name"]), tasks=tuple(raw["tasks"]), methods=tuple(raw["methods"]),
-                seeds=tuple(int(s) for s in raw["seeds"]), mode=raw.get("mode", "offline"),
+        validate_section(config, "matrix")
+        m = cls(name=raw["name"], tasks=tuple(raw["tasks"]), methods=tuple(raw["methods"]),
+                seeds=tuple(raw["seeds"]), mode=raw.get("mode", "offline"),
                 run=dict(raw.get("run") or {}), lm=dict(raw.get("lm") or {}),
-                rating_seed=int(raw.get("rating_seed", 0)))
+                rating_seed=raw.get("rating_seed", 0))
         m._check(config)
         return m
 
     def _check(self, config: dict[str, Any]) -> None:
-        if self.mode not in MODES:
-            raise ConfigError(f"config matrix.mode: must be one of {list(MODES)}, got {self.mode!r}")
-        for key in ("tasks", "methods", "seeds"):
-            values = getattr(self, key)
-            if not values:
-                raise ConfigError(f"config matrix.{key}: must list at least one")
-            if len(set(values)) != len(values):
-                raise ConfigError(f"config matrix.{key}: lists an entry twice")
-        for method in self.methods:
-            if method not in METHODS:
-                raise ConfigError(f"config matrix.methods: unknown method {method!r}; known: "
-                                  f"{', '.join(METHODS)}")
+        """What the schema (whose method and mode enums come from the registries) cannot say: the
+        tasks the config defines, and the model settings an online matrix needs."""
         tasks = config.get("tasks") or {}
         for task in self.tasks:
             if task not in tasks:
