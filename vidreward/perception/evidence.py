@@ -16,7 +16,9 @@ assumed vertical field of view ``FOVY_DEG``, the position on the ground in body 
 lateral ``x = (X - cx) / s`` (screen right) and depth ``y = f / s`` (away from the camera), with
 ``f`` the focal length in pixels (from :class:`CameraModel`: by default ``FOVY_DEG`` over the
 frame, centred). Body length (video) = the median over frames of the longer side
-of the subject's box; per frame it is scaled by the change of the silhouette's area.
+of the subject's box; per frame it is scaled by the change of the silhouette's area, and where
+that change shows travel in depth its course follows the foot row on the ground plane
+(:func:`vidreward.perception.ground.ground_plane_size`).
 
 Conventions (the same in every record and in :mod:`vidreward.perception.suite`'s truth files):
 
@@ -30,8 +32,9 @@ Conventions (the same in every record and in :mod:`vidreward.perception.suite`'s
 ``bounce_amplitude_bl``     half the 5-95 % range of the body's height above the ground, detrended
 ``bounce_frequency_hz``     dominant frequency of that height (0 when the amplitude < 0.02)
 ``airborne_fraction``       share of frames whose lowest point clears the ground (by 3 % of body
-                            size or three times the track's noise) while the body's centre is
-                            raised by as much above its standing level
+                            size or three times the track's noise), also the line between its
+                            last and next contacts, while the body's centre is raised by as
+                            much above its standing level
 ``cadence_hz``              how often the silhouette's shape repeats (limb cycle)
 ``height_ratio``            median / 98th-percentile height of the silhouette (posture)
 ``axis_motion``             "along" (travel along the body's long axis) or "sideways"

@@ -20,6 +20,8 @@ AIRBORNE_NOISE_K = 3.0  # ... or this many times the clearance's noise, if large
 AIRBORNE_MIN_BOUNCE = 0.03  # body sizes: a smaller bounce of the body's centre is no flight
 CONTACT_PERCENTILE = 85  # of the foot row in a window (y down): the ground under the subject
 GROUND_WINDOW_S = 1.0
+CONTACT_SIDE_S = 0.5
+CONTACT_LEVEL_PX = 1.0  # analysis pixels
 DRIFT_WINDOW_S = 2.0
 VELOCITY_WINDOW_S = 1.0
 
@@ -38,6 +40,7 @@ class GroundTrack:
     height_bl: np.ndarray  # centroid height above the ground line, body lengths
     clearance_bl: np.ndarray  # lowest point above the ground line, body lengths
     camera_shift: np.ndarray  # [T, 2] image motion of the background per frame (pixels)
+    contact_bl: np.ndarray | None = None  # lowest point above the last and next contacts, body lengths
 
 
 def ground_track(camera: CameraMotion, track: SubjectTrack, fps: float, shape: tuple[int, int],
@@ -75,7 +78,7 @@ def ground_track(camera: CameraMotion, track: SubjectTrack, fps: float, shape: t
     trend = slope(t, log_size) * (t[-1] - t[0]) if n > 1 else 0.0
     resid = log_size - (log_size.mean() + slope(t, log_size) * (t - t.mean()))
     steady = abs(trend) > 0.15 and abs(trend) > 3.0 * float(np.std(resid))
-    s = size if steady else np.full(n, body_px)
+    s = ground_plane_size(t, size, moving(foot[:, 1], VELOCITY_WINDOW_S * fps), found) if steady else np.full(n, body_px)
     focal = (h / 2.0) / math.tan(math.radians(lens.fovy_deg) / 2.0)
     cx = w / 2.0 if lens.principal_point is None else float(lens.principal_point[0]) * to_analysis
     x_bl = (foot[:, 0] - cx) / s
@@ -83,13 +86,49 @@ def ground_track(camera: CameraMotion, track: SubjectTrack, fps: float, shape: t
     ground = ground_line(foot[:, 1], fps)
     s_frame = s / scale  # the subject's size in the frame's own pixels
     clearance = (ground - foot[:, 1]) / vscale / s_frame
+    contact = (two_sided_contact(foot[:, 1], fps) - foot[:, 1]) / vscale / s_frame
     bottom = track.box[:, 3]
     height_bl = clearance + (bottom - track.centroid[:, 1]) / s_frame
     shift = np.zeros((n, 2))
     centre = np.array([w / 2.0, h / 2.0])
     for i in range(1, n):
         shift[i] = map_points(camera.pair[i], centre) - centre
-    return GroundTrack(t, found, foot, s, body_px, x_bl, y_bl, height_bl, clearance, shift)
+    return GroundTrack(t, found, foot, s, body_px, x_bl, y_bl, height_bl, clearance, shift, contact)
+
+
+def ground_plane_size(t: np.ndarray, size: np.ndarray, foot_y: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """Per-frame size (pixels per body length) whose course over the clip follows the foot row
+    on the ground plane.
+
+    For a pinhole camera over a flat ground, the size of an upright subject and the image row of
+    its foot point both follow the inverse depth: ``size = k * (row - horizon)``. The line is fitted
+    to the measured sizes over the clip and read at each frame's foot row: the silhouette's area
+    swings with the pose and with the side the body shows (a walker turning from side-on to
+    back-on shrinks as if walking away), the foot row much less. The fit only reshapes the course:
+    depth (``1 / size``) keeps the least-squares line over time of the measured sizes, since a
+    line fitted to noisy rows flattens (regression dilution) and would shorten the travel; for
+    the same reason the line is the symmetric one (reduced major axis), not the regression of
+    size on row. Kept as measured when the fit does not show a ground plane (nearer, lower in
+    the image, must be larger) or explains less than half the sizes' variance. ``foot_y`` is
+    best smoothed like the sizes.
+    """
+    ok = found & np.isfinite(size) & np.isfinite(foot_y)
+    if ok.sum() < 8 or float(np.ptp(foot_y[ok])) < 1.0:
+        return size
+    b, a = np.polyfit(foot_y[ok], size[ok], 1)
+    explained = 1.0 - float(np.var(size[ok] - (a + b * foot_y[ok]))) / max(float(np.var(size[ok])), 1e-12)
+    if b <= 0 or explained < 0.5:
+        return size
+    b = b / math.sqrt(explained)  # both are noisy: the symmetric (reduced major axis) line
+    fitted = float(np.mean(size[ok])) + b * (foot_y - float(np.mean(foot_y[ok])))
+    if not (fitted[ok] > 0).all():
+        return size
+    depth, depth_fit = 1.0 / size, 1.0 / fitted
+    line = lambda v: v[ok].mean() + slope(t[ok], v[ok]) * (t - t[ok].mean())  # noqa: E731
+    course = depth_fit - line(depth_fit) + line(depth)
+    if not (course[ok] > 0).all():
+        return size
+    return fill(np.where(ok, 1.0 / course, np.nan))
 
 
 def ground_line(foot_y: np.ndarray, fps: float) -> np.ndarray:
@@ -114,6 +153,38 @@ def ground_line(foot_y: np.ndarray, fps: float) -> np.ndarray:
     return drift + fill(moving(contact, fps))
 
 
+def two_sided_contact(foot_y: np.ndarray, fps: float) -> np.ndarray:
+    """The ground under the subject from where it last stood and where it next stands.
+
+    Per frame, the lowest foot row (y down) within ``CONTACT_SIDE_S`` before it and within as
+    long after it, and the ground line between those two contacts at that frame. A flight
+    (shorter than that window) has contact on both sides and stays above the line; a foot row
+    that drifts up or down (the subject walking away, a pan the background cannot show) is its
+    own ground, as the last and next contacts move with it. Near the clip's ends one side is cut
+    off: where the line of the full windows next to that end is level (moves by at most
+    ``CONTACT_LEVEL_PX`` over ``CONTACT_SIDE_S``), the ground stays level to the end (a flight
+    under way at the end still reads as one); where it drifts, the cut-off side's lowest row
+    is taken as it is.
+    """
+    n = len(foot_y)
+    side = max(2, int(round(CONTACT_SIDE_S * fps)))
+    y = fill(np.asarray(foot_y, float))
+    out = np.full(n, np.inf)
+    if not np.isfinite(y).all():
+        return out
+    for i in range(n):
+        a0, b1 = max(0, i - side), min(n, i + side + 1)
+        ia = a0 + int(np.argmax(y[a0:i + 1]))
+        ib = i + int(np.argmax(y[i:b1]))
+        out[i] = y[ia] if ib == ia else y[ia] + (y[ib] - y[ia]) * (i - ia) / (ib - ia)
+    if n >= 4 * side:
+        for first, edge in ((side, slice(0, side)), (n - 1 - side, slice(n - side, n))):
+            inner = first + side if first == side else first - side
+            if abs(out[first] - out[inner]) <= CONTACT_LEVEL_PX:
+                out[edge] = out[first]
+    return out
+
+
 def airborne_fraction(g: GroundTrack) -> float:
     """Share of frames in flight.
 
@@ -136,7 +207,10 @@ def airborne_fraction(g: GroundTrack) -> float:
     spread = 1.4826 * float(np.median(np.abs(low - np.median(low))))
     threshold = max(AIRBORNE_CLEARANCE, AIRBORNE_NOISE_K * spread)
     standing = float(np.percentile(height, 30))
-    return float(np.mean((clearance > threshold) & (height > standing + threshold)))
+    flight = (clearance > threshold) & (height > standing + threshold)
+    if g.contact_bl is not None:  # and above where it last stood and next stands
+        flight &= g.contact_bl[ok] > threshold
+    return float(np.mean(flight))
 
 
 def windowed_velocity(g: GroundTrack, fps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -153,3 +227,18 @@ def windowed_velocity(g: GroundTrack, fps: float) -> tuple[np.ndarray, np.ndarra
             vx[i] = slope(tt, g.x_bl[sl][ok])
             vy[i] = slope(tt, g.y_bl[sl][ok])
     return vx, vy
+
+
+def window_times(g: GroundTrack, fps: float) -> np.ndarray:
+    """Per frame, the time the :func:`windowed_velocity` of that frame belongs to: the mean time of
+    its window's samples. Near the clip's ends the window is cut to one side, and its slope is the
+    velocity of a time nearer the middle than the frame's own."""
+    half = max(2, int(round(VELOCITY_WINDOW_S * fps / 2)))
+    n = len(g.t)
+    out = np.full(n, np.nan)
+    for i in range(n):
+        sl = slice(max(0, i - half), min(n, i + half + 1))
+        ok = g.found[sl]
+        if ok.sum() >= half:
+            out[i] = float(g.t[sl][ok].mean())
+    return out

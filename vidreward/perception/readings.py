@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from vidreward.perception.camera import CameraMotion
-from vidreward.perception.ground import GroundTrack
+from vidreward.perception.ground import GroundTrack, window_times
 from vidreward.perception.record import Quantity, unknown_quantity
 from vidreward.perception.segment import SubjectTrack
 from vidreward.perception.signals import dominant_frequency, grey, moving, slope
@@ -61,8 +61,9 @@ def read_turning(g: GroundTrack, vx: np.ndarray, vy: np.ndarray, travels: bool, 
         if in_motion.sum() < 0.4 * len(vx):
             return unknown_quantity(unit, "the subject travels too little of the time to follow its heading")
         heading = np.unwrap(np.arctan2(vy[in_motion], vx[in_motion]))
-        rate = math.degrees(slope(g.t[in_motion], heading))
-        resid = heading - (heading.mean() + slope(g.t[in_motion], heading) * (g.t[in_motion] - g.t[in_motion].mean()))
+        tc = window_times(g, fps)[in_motion]  # each heading at the time its window measured it
+        rate = math.degrees(slope(tc, heading))
+        resid = heading - (heading.mean() + slope(tc, heading) * (tc - tc.mean()))
         conf = float(np.clip(1.0 - np.std(resid) / 0.6, 0.2, 0.95))
         return Quantity(rate, conf, unit)
     return turn_in_place(g, track, frames, camera, fps)
