@@ -22,6 +22,7 @@ CONTACT_PERCENTILE = 85  # of the foot row in a window (y down): the ground unde
 GROUND_WINDOW_S = 1.0
 CONTACT_SIDE_S = 0.5
 CONTACT_LEVEL_PX = 1.0  # analysis pixels
+CONTACT_VETO_SHARE = 0.25  # of the flight threshold: how far a flight's lowest point must clear the contact line
 DRIFT_WINDOW_S = 2.0
 VELOCITY_WINDOW_S = 1.0
 
@@ -209,7 +210,7 @@ def airborne_fraction(g: GroundTrack) -> float:
     standing = float(np.percentile(height, 30))
     flight = (clearance > threshold) & (height > standing + threshold)
     if g.contact_bl is not None:  # and above where it last stood and next stands
-        flight &= g.contact_bl[ok] > threshold
+        flight &= g.contact_bl[ok] > CONTACT_VETO_SHARE * threshold
     return float(np.mean(flight))
 
 
