@@ -26,7 +26,7 @@ quick: setup
 test: setup
 	tools/install_browser.sh || echo "no Chromium: the browser test will be skipped"
 	tools/local_slurm.sh install || echo "no SLURM/munge/MariaDB packages: the SLURM test will be skipped"
-	PATH=$(abspath $(BIN)):$$PATH $(BIN)/pytest -q tests
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/pytest -q -n 2 --dist loadfile --durations=25 tests
 
 lint: setup
 	PATH=$(abspath $(BIN)):$$PATH snakemake --lint
