@@ -13,12 +13,14 @@ from vidreward.perception.camera import CameraMotion
 from vidreward.perception.ground import GroundTrack, window_times
 from vidreward.perception.record import Quantity, unknown_quantity
 from vidreward.perception.segment import SubjectTrack
-from vidreward.perception.signals import dominant_frequency, grey, moving, slope
+from vidreward.perception.signals import dominant_frequency, fill, grey, moving, slope
 
 MIN_FOUND_FRACTION = 0.25
 TRAVEL_MIN_BL_S = 0.08  # below this the subject does not travel: no direction
 SHAKE_SHIFT = 0.0015  # frame-to-frame jitter of the background, share of the width (RMS)
 SHAKE_ROLL_DEG = 0.08  # frame-to-frame roll jitter (std); tripods, pans and dollies do not roll
+OUTLINE_SMOOTH_S = 0.3  # running median of the outline's aspect: a step's leg swing is shorter
+OUTLINE_SWING = 0.6  # share of the aspect's range a swing between turning points must span
 
 
 def camera_style(camera: CameraMotion, g: GroundTrack, track: SubjectTrack, shape: tuple[int, int]) -> Quantity:
@@ -72,8 +74,9 @@ def read_turning(g: GroundTrack, vx: np.ndarray, vy: np.ndarray, travels: bool, 
 def turn_in_place(g: GroundTrack, track: SubjectTrack, frames: np.ndarray, camera: CameraMotion,
                   fps: float) -> Quantity:
     """Turning of a subject that stays in place: sign from the flow field inside the silhouette
-    (near side and far side move in opposite directions), rate from the period of its changing
-    outline (the outline repeats every half turn)."""
+    (near side and far side move in opposite directions), rate from the course of its changing
+    outline (:func:`outline_heading`; the outline's period where that course has no turning
+    point)."""
     unit = "deg/s"
     found = track.found
     if found.mean() < MIN_FOUND_FRACTION:
@@ -84,6 +87,7 @@ def turn_in_place(g: GroundTrack, track: SubjectTrack, frames: np.ndarray, camer
     grey_frames = grey(frames)
     h, w = grey_frames.shape[1:]
     curls = []
+    surface = np.full(len(grey_frames), np.nan)  # mean |horizontal flow| inside the silhouette, px/frame
     for i in range(1, len(grey_frames)):
         if not (found[i] and found[i - 1]):
             continue
@@ -101,6 +105,7 @@ def turn_in_place(g: GroundTrack, track: SubjectTrack, frames: np.ndarray, camer
             continue
         yy = ys[inside] - ys[inside].mean()
         vx = flow[..., 0][inside] - flow[..., 0][inside].mean()
+        surface[i] = float(np.abs(vx).mean())
         denom = float((yy * yy).sum())
         if denom > 0:
             curls.append(float((vx * yy).sum() / denom))
@@ -119,7 +124,90 @@ def turn_in_place(g: GroundTrack, track: SubjectTrack, frames: np.ndarray, camer
         return Quantity(None, 0.4, unit, f"turning {'counter-clockwise' if sign > 0 else 'clockwise'}"
                         " seen from above, but the rate cannot be measured (the outline does not "
                         "change periodically)")
-    return Quantity(sign * 180.0 * freq, float(np.clip(share, 0.3, 0.9)), unit)
+    heading = outline_heading(aspect, surface, fps)
+    rate = slope(g.t, heading) if heading is not None else 180.0 * freq
+    return Quantity(sign * rate, float(np.clip(share, 0.3, 0.9)), unit)
+
+
+def outline_turning_points(a: np.ndarray, swing: float) -> tuple[list[int], list[int]]:
+    """Alternating turning points (index, +1 maximum / -1 minimum) of ``a``, each at least
+    ``swing`` away from the previous one (hysteresis); the clip's first frame is not one (the
+    signal's course before it is not seen), the last one needs the signal to turn back after it."""
+    idx: list[int] = []
+    kinds: list[int] = []
+    i_max = i_min = 0
+    state = 0  # +1 rising (looking for a maximum), -1 falling
+    for i in range(len(a)):
+        if a[i] > a[i_max]:
+            i_max = i
+        if a[i] < a[i_min]:
+            i_min = i
+        if state >= 0 and a[i_max] - a[i] >= swing:
+            if not kinds or kinds[-1] != 1:
+                idx.append(i_max)
+                kinds.append(1)
+            state, i_min = -1, i
+        elif state <= 0 and a[i] - a[i_min] >= swing:
+            if not kinds or kinds[-1] != -1:
+                idx.append(i_min)
+                kinds.append(-1)
+            state, i_max = 1, i
+    if state == -1 and idx and a[idx[-1]] - a[i_min] >= swing and i_min < len(a) - 2:
+        idx.append(i_min)
+        kinds.append(-1)
+    if state == 1 and idx and a[i_max] - a[idx[-1]] >= swing and i_max < len(a) - 2:
+        idx.append(i_max)
+        kinds.append(1)
+    if idx and idx[0] < 2:
+        idx, kinds = idx[1:], kinds[1:]
+    return idx, kinds
+
+
+def outline_heading(aspect: np.ndarray, surface: np.ndarray, fps: float) -> np.ndarray | None:
+    """How far (degrees, growing) a subject turning in place has turned by each frame, or None
+    when its outline shows no turning point.
+
+    The outline's aspect (width / height) of a body turning about the vertical goes from side-on
+    (an extreme) to end-on (the other extreme) every quarter turn: between two turning points of
+    the smoothed aspect (:func:`outline_turning_points`, swings of at least ``OUTLINE_SWING`` of
+    its range, so a step's leg swing is not one) the body turned 90 degrees. When within that
+    swing it turned is read from the surface flow inside the silhouette (``surface``, mean
+    horizontal flow per frame, above its smoothed minimum, which limbs moving without turning
+    also show): the quarter turn is spread over the frames in proportion to it. So a subject
+    that stands, then turns, then stands reads a heading that stays, ramps and stays, and its
+    least-squares slope is the clip's yaw rate as the truth defines it (the outline's period
+    would give the rate while turning). Before the first and after the last turning point the
+    part of a quarter turn is read from the aspect itself (``aspect = mid + half * cos(2 yaw)``).
+    """
+    n = len(aspect)
+    a = fill(moving(aspect, max(1, int(round(OUTLINE_SMOOTH_S * fps)))))
+    if not np.isfinite(a).all():
+        return None
+    lo, hi = float(np.percentile(a, 2)), float(np.percentile(a, 98))
+    if hi - lo <= 0:
+        return None
+    idx, kinds = outline_turning_points(a, OUTLINE_SWING * (hi - lo))
+    if not idx:
+        return None
+    wgt = fill(moving(surface, max(1, int(round(OUTLINE_SMOOTH_S * fps)))))
+    wgt = np.nan_to_num(wgt - np.nanmin(wgt)) + 1e-6 if np.isfinite(wgt).any() else np.ones(n)
+
+    def from_extreme(v: float, kind: int) -> float:  # degrees of yaw from a turning point of this kind
+        c = float(np.clip((v - lo) / (hi - lo) * 2.0 - 1.0, -1.0, 1.0))
+        half_phase = math.degrees(math.acos(c)) / 2.0  # 0 at the maximum, 90 at the minimum
+        return half_phase if kind == 1 else 90.0 - half_phase
+
+    heading = np.empty(n)
+    for j, (s, e) in enumerate(zip(idx[:-1], idx[1:])):
+        cw = np.cumsum(wgt[s + 1:e + 1])
+        heading[s + 1:e + 1] = 90.0 * j + 90.0 * cw / cw[-1]
+    first, last = idx[0], idx[-1]
+    heading[first] = 0.0
+    cw = np.cumsum(wgt[:first + 1][::-1])[::-1]  # weight from each frame to the first turning point
+    heading[:first] = -from_extreme(a[0], kinds[0]) * cw[:first] / cw[0]
+    cw = np.cumsum(wgt[last:])
+    heading[last:] = 90.0 * (len(idx) - 1) + from_extreme(a[-1], kinds[-1]) * cw / cw[-1]
+    return heading
 
 
 def read_cadence(track: SubjectTrack, fps: float) -> Quantity:
