@@ -214,32 +214,33 @@ def airborne_fraction(g: GroundTrack) -> float:
     return float(np.mean(flight))
 
 
-def windowed_velocity(g: GroundTrack, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame (lateral, depth) velocity in body lengths/s: the slope over a ``VELOCITY_WINDOW_S`` window."""
+def velocity_windows(g: GroundTrack, fps: float):
+    """Per frame whose ``VELOCITY_WINDOW_S`` window holds enough found samples: (frame, indices of
+    those samples). Near the clip's ends the window is cut to one side."""
     half = max(2, int(round(VELOCITY_WINDOW_S * fps / 2)))
     n = len(g.t)
-    vx = np.full(n, np.nan)
-    vy = np.full(n, np.nan)
     for i in range(n):
-        sl = slice(max(0, i - half), min(n, i + half + 1))
-        ok = g.found[sl]
-        if ok.sum() >= half:
-            tt = g.t[sl][ok]
-            vx[i] = slope(tt, g.x_bl[sl][ok])
-            vy[i] = slope(tt, g.y_bl[sl][ok])
+        sel = np.arange(max(0, i - half), min(n, i + half + 1))
+        sel = sel[g.found[sel]]
+        if len(sel) >= half:
+            yield i, sel
+
+
+def windowed_velocity(g: GroundTrack, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame (lateral, depth) velocity in body lengths/s: the slope over a ``VELOCITY_WINDOW_S`` window."""
+    vx = np.full(len(g.t), np.nan)
+    vy = np.full(len(g.t), np.nan)
+    for i, sel in velocity_windows(g, fps):
+        vx[i] = slope(g.t[sel], g.x_bl[sel])
+        vy[i] = slope(g.t[sel], g.y_bl[sel])
     return vx, vy
 
 
 def window_times(g: GroundTrack, fps: float) -> np.ndarray:
     """Per frame, the time the :func:`windowed_velocity` of that frame belongs to: the mean time of
-    its window's samples. Near the clip's ends the window is cut to one side, and its slope is the
-    velocity of a time nearer the middle than the frame's own."""
-    half = max(2, int(round(VELOCITY_WINDOW_S * fps / 2)))
-    n = len(g.t)
-    out = np.full(n, np.nan)
-    for i in range(n):
-        sl = slice(max(0, i - half), min(n, i + half + 1))
-        ok = g.found[sl]
-        if ok.sum() >= half:
-            out[i] = float(g.t[sl][ok].mean())
+    its window's samples (a window cut at the clip's ends measures a time nearer the middle than
+    the frame's own)."""
+    out = np.full(len(g.t), np.nan)
+    for i, sel in velocity_windows(g, fps):
+        out[i] = float(g.t[sel].mean())
     return out

@@ -180,7 +180,8 @@ def outline_heading(aspect: np.ndarray, surface: np.ndarray, fps: float) -> np.n
     part of a quarter turn is read from the aspect itself (``aspect = mid + half * cos(2 yaw)``).
     """
     n = len(aspect)
-    a = fill(moving(aspect, max(1, int(round(OUTLINE_SMOOTH_S * fps)))))
+    smooth = max(1, int(round(OUTLINE_SMOOTH_S * fps)))
+    a = fill(moving(aspect, smooth))
     if not np.isfinite(a).all():
         return None
     lo, hi = float(np.percentile(a, 2)), float(np.percentile(a, 98))
@@ -189,7 +190,7 @@ def outline_heading(aspect: np.ndarray, surface: np.ndarray, fps: float) -> np.n
     idx, kinds = outline_turning_points(a, OUTLINE_SWING * (hi - lo))
     if not idx:
         return None
-    wgt = fill(moving(surface, max(1, int(round(OUTLINE_SMOOTH_S * fps)))))
+    wgt = fill(moving(surface, smooth))
     wgt = np.nan_to_num(wgt - np.nanmin(wgt)) + 1e-6 if np.isfinite(wgt).any() else np.ones(n)
 
     def from_extreme(v: float, kind: int) -> float:  # degrees of yaw from a turning point of this kind
