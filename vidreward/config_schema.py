@@ -3,7 +3,9 @@ dataclasses and registries (:func:`load_schema`; validation is :mod:`vidreward.c
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import json
 import typing
 from importlib import resources
@@ -15,6 +17,13 @@ SCHEMA_RESOURCE = "config.schema.json"
 
 
 def load_schema() -> dict[str, Any]:
+    """The config schema, a fresh copy each call (callers may fill or edit it); built once per
+    process by :func:`_build_schema`."""
+    return copy.deepcopy(_build_schema())
+
+
+@functools.cache
+def _build_schema() -> dict[str, Any]:
     """The config schema. Generated parts: the ``train`` section from ``TrainConfig``'s fields,
     the ``lm`` section from ``LMConfig``'s fields (the schema file adds ranges and descriptions
     per field, and may name no field ``LMConfig`` lacks), the ``rollout`` section from
