@@ -122,6 +122,12 @@ def test_every_task_has_a_clip_with_a_truth_file_and_a_plain_statement_of_what_i
         clip = tasks["clips"][task["clip"]]
         assert clip["truth"].endswith(".truth.json"), name
         assert "Offline clip:" in task["about"] and ("generated" in task["about"] or "real" in task["about"])
+    # Suite clips exist as specs, and the running task's clip is a person running (motion capture).
+    from vidreward.perception.suite import get_spec
+
+    specs = {name: get_spec(Path(clip["source"]["file"]).stem) for name, clip in tasks["clips"].items()}
+    run = specs[tasks["tasks"]["human_running"]["clip"]]
+    assert (run.subject, run.motion, run.mocap) == ("human", "run", "deepmimic_run")
 
 
 def _train_log(path: Path, columns: dict[str, list[float]], returns: list[float]) -> Path:

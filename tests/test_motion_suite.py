@@ -24,6 +24,7 @@ CLIPS = (
     "quad_toward_fixed_cluttered",
     "quad_sidestep_fixed_checkered",
     "human_jumps_tracking_cluttered",
+    "human_run_tracking_checkered",
 )
 TRUTH_KEYS = {"direction_deg", "speed_bl_s", "turn_rate_deg_s", "bounce_amplitude_bl",
               "bounce_frequency_hz", "airborne_fraction", "cadence_hz", "height_ratio",
@@ -86,6 +87,36 @@ def test_shipped_mocap_is_small_and_metric():
         assert abs(float(np.median(feet))) < 0.03  # the floor is z = 0
 
 
+def test_shipped_deepmimic_run_follows_the_mocap_contract():
+    """data/motion/deepmimic_run.npz: the suite's joint names, a rigid skeleton, 30 Hz, >= 6 s of
+    running along +x on a floor at z = 0 (tools/make_motion_suite.py --extract-deepmimic)."""
+    from vidreward.perception.suite.human import H_BONES, H_HEAD_TOP
+
+    path = suite.MOTION_DIR / "deepmimic_run.npz"
+    assert path.stat().st_size < 300_000
+    mo = suite.load_mocap("deepmimic_run")
+    names = [str(n) for n in mo["names"]]
+    refs = [k for a, b, *_ in H_BONES for k in (a, b)] + [*H_HEAD_TOP[:2], "Hips"]
+    refs += [j for feet in suite.H_FEET.values() for j in feet]
+    assert {n for k in refs for n in (k[1:].split(":")[:2] if k.startswith("@") else [k])} <= set(names)
+    pos, parents = mo["positions"], mo["parents"]
+    assert pos.dtype == np.float32 and pos.shape[1:] == (len(names), 3)
+    assert float(mo["fps"]) == 30.0 and len(pos) / 30.0 >= 6.0
+    assert parents[0] == -1 and all(0 <= p < i for i, p in enumerate(parents) if i)
+    bones = np.linalg.norm(pos[:, 1:] - pos[:, parents[1:]], axis=2)
+    assert np.ptp(bones, axis=0).max() < 1e-3  # forward kinematics of a rigid skeleton
+    assert 1.5 < float(mo["standing_height"]) < 1.8 and 0.8 < float(mo["standing_hip_height"]) < 1.0
+    hips = pos[:, names.index("Hips")].astype(float)
+    assert 3.0 < (hips[-1, 0] - hips[0, 0]) / (len(pos) / 30.0) < 4.0  # runs along +x, m/s
+    assert np.abs(hips[:, 1]).max() < 0.05
+    feet = suite.human_foot_heights(pos.astype(float), names, mo["foot_ref"])
+    low = feet.min(1)
+    assert abs(float(np.median(low[low < 0.05]))) < 0.01 and low.min() > -0.03  # floor at the feet
+    assert np.all(feet > 0.02, axis=1).mean() > 0.2  # flight between steps
+    assert np.linalg.norm(np.diff(pos, axis=0), axis=2).max() < 0.35  # the loop is seamless
+    assert "DeepMimic" in str(mo["source"]) and "standing_ref" in mo
+
+
 def test_files_frames_and_contract(written):
     out, docs = written
     n_frames = int(round(SECONDS * FPS))
@@ -136,6 +167,14 @@ def test_truth_matches_the_script(written):
     assert docs["human_jumps_tracking_cluttered"]["subject"] == "human"
     assert human["airborne_fraction"] > 0.05 and human["speed_bl_s"] > 0.1
     assert human["bounce_amplitude_bl"] > 0.05
+    run, run_doc = t["human_run_tracking_checkered"], docs["human_run_tracking_checkered"]
+    assert run_doc["subject"] == "human" and "DeepMimic" in run_doc["source"]
+    assert run_doc["body_length_m"] == pytest.approx(1.62, abs=0.02)
+    assert 1.8 < run["speed_bl_s"] < 2.6  # 3.55 m/s
+    assert abs(abs(run["direction_deg"]) - 180) < 10 and run["axis_motion"] == "forward"  # screen left
+    assert run["airborne_fraction"] > 0.2  # running has flight
+    assert run["cadence_hz"] == pytest.approx(1.25, abs=0.1)  # 0.8 s strides
+    assert run["bounce_frequency_hz"] == pytest.approx(2 * run["cadence_hz"], abs=0.2)  # one per step
 
 
 def test_tracking_keeps_subject_centred_fixed_does_not(written, empty_frames):

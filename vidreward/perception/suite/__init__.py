@@ -66,7 +66,8 @@ reference only), ``source`` (human clips: mocap origin), and ``truth``:
   explains < 25 % of the foot motion's variance).
 * ``height_ratio``: median torso height / standing torso height (quadruped: torso height in the
   neutral standing pose; human: median hips height while standing still at the start of CMU take
-  01_01, same subject).
+  01_01, same subject; for the DeepMimic run, the hips height of the DeepMimic humanoid's zero pose,
+  upright with the soles on the floor).
 * ``axis_motion``: "forward" | "backward" | "sideways" | "none": the mean velocity in the body frame
   (forward = body heading) within 45 degrees of forward, of backward, or otherwise sideways;
   "none" when ``speed_bl_s < 0.05``.
@@ -79,8 +80,9 @@ Quadruped: a kinematic puppet built here (ellipsoid torso, head, neck, tail, fou
 capsules with hip roll, hip pitch and knee hinges). Feet are planned on the ground: each stance
 foot stays at a world footfall (under its hip at mid-stance), swing feet move between footfalls on a
 raised arc, and two-link inverse kinematics gives the joint angles; the pronk/hop body follows a
-ballistic flight. Human: CMU motion capture (``data/motion/*.npz``, see ``data/motion/SOURCES.md``)
-drawn as capsules added to the MuJoCo scene.
+ballistic flight. Human: real motion capture (``data/motion/*.npz``, see ``data/motion/SOURCES.md``:
+CMU takes of subject 01, and DeepMimic's running clip from pybullet_data) drawn as capsules added to
+the MuJoCo scene.
 """
 
 from __future__ import annotations

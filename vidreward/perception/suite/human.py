@@ -1,5 +1,8 @@
-"""People of the suite: CMU motion capture (shipped segments in ``data/motion/``), the drawn body
-(capsules per bone), heading, feet and head top."""
+"""People of the suite: motion capture (shipped in ``data/motion/``: CMU takes, a DeepMimic run),
+the drawn body (capsules per bone), heading, feet and head top.
+
+Every shipped file stores its joints under the same names (the CMU BVH skeleton's, below); a file
+from another skeleton maps its joints onto them when it is extracted (tools/make_motion_suite.py)."""
 
 from __future__ import annotations
 
@@ -141,7 +144,8 @@ def human_kinematics(spec: ClipSpec, fps: float, seconds: float,
     return Kinematics(
         t=t, track=track, joints=pos, joint_names=names,
         target_z=0.9, body_length=float(mo["standing_height"]),
-        body_length_def="standing height: floor to top of head while standing still (CMU 01_01)",
+        body_length_def="standing height: floor to top of head while standing still "
+                        f"({str(mo.get('standing_ref', 'CMU 01_01'))})",
         standing_torso_z=float(mo["standing_hip_height"]),
         extra={"foot_ref": mo["foot_ref"]},
         source=str(mo["source"]) + f"; segment from {float(mo['take_start_s']) + spec.mocap_start_s:.2f} s "

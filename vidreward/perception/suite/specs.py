@@ -129,6 +129,10 @@ SPECS: tuple[ClipSpec, ...] = (
     ClipSpec("human_walk_fixed_checkered", "human", "walk", "fixed", "checkered", heading_deg=180,
              mocap="cmu_01_03", mocap_start_s=0.25, mocap_max_s=2.25,
              notes="CMU 01_03 walking on a curve (take 0.25-2.5 s); at most 2.25 s"),
+    ClipSpec("human_run_tracking_checkered", "human", "run", "tracking", "checkered",
+             heading_deg=180, mocap="deepmimic_run",
+             notes="DeepMimic humanoid3d_run (pybullet_data) looped: running at 3.55 m/s, "
+                   "0.8 s strides"),
 )
 
 
