@@ -16,7 +16,10 @@ assumed vertical field of view ``FOVY_DEG``, the position on the ground in body 
 lateral ``x = (X - cx) / s`` (screen right) and depth ``y = f / s`` (away from the camera), with
 ``f`` the focal length in pixels (from :class:`CameraModel`: by default ``FOVY_DEG`` over the
 frame, centred). Body length (video) = the median over frames of the longer side
-of the subject's box; per frame it is scaled by the change of the silhouette's area, and where
+of the subject's box, with the body's proportions (long side per root of the area) read in the
+frames where it appears largest when its apparent size changes over the clip (far away its thin
+parts are lost: :func:`vidreward.perception.ground.body_length_px`); per frame it is scaled by
+the change of the silhouette's area, and where
 that change shows travel in depth its course follows the foot row on the ground plane
 (:func:`vidreward.perception.ground.ground_plane_size`).
 

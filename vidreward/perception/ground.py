@@ -25,6 +25,7 @@ CONTACT_LEVEL_PX = 1.0  # analysis pixels
 CONTACT_VETO_SHARE = 0.25  # of the flight threshold: how far a flight's lowest point must clear the contact line
 DRIFT_WINDOW_S = 2.0
 VELOCITY_WINDOW_S = 1.0
+RESOLVED_SHARE = 0.75  # of the subject's largest apparent size: the frames that resolve its thin parts
 
 
 @dataclass
@@ -71,7 +72,7 @@ def ground_track(camera: CameraMotion, track: SubjectTrack, fps: float, shape: t
         vscale[i] = local_scale(hom, track.bottom_centre[i], axis=1)
         long_side[i] = max(track.width[i], track.height[i]) * scale[i]
     root_area = np.sqrt(track.area) * scale
-    body_px = float(np.nanmedian(long_side))
+    body_px = body_length_px(long_side, root_area, np.sqrt(track.area), fps)
     size = body_px * root_area / float(np.nanmedian(root_area))
     size = fill(moving(size, VELOCITY_WINDOW_S * fps))
     # depth motion only where the size changes steadily; otherwise pose changes would read as depth
@@ -95,6 +96,27 @@ def ground_track(camera: CameraMotion, track: SubjectTrack, fps: float, shape: t
     for i in range(1, n):
         shift[i] = map_points(camera.pair[i], centre) - centre
     return GroundTrack(t, found, foot, s, body_px, x_bl, y_bl, height_bl, clearance, shift, contact)
+
+
+def body_length_px(long_side: np.ndarray, root_area: np.ndarray, apparent: np.ndarray, fps: float) -> float:
+    """Body length in reference pixels: the median over frames of the box's long side
+    (``long_side``), scaled by how much longer the long side per root of the area (``root_area``,
+    both in reference pixels) is in the frames where the subject appears large than in all frames.
+
+    Where the subject appears small (``apparent``: root of its area in the frame's own pixels)
+    its thin parts (legs, a tail) are lost and its long side comes out short, more so than its
+    area. When the apparent size changes over the clip (travel in depth, a zoom) the large frames
+    are those where it appears at least ``RESOLVED_SHARE`` of its largest (smoothed) size; where
+    it hardly changes that is every frame, and the median long side stands.
+    """
+    body_px = float(np.nanmedian(long_side))
+    smooth = moving(apparent, VELOCITY_WINDOW_S * fps)
+    resolved = smooth >= RESOLVED_SHARE * np.nanmax(smooth)
+    proportions = long_side / root_area
+    resolved &= np.isfinite(proportions)
+    if not resolved.any():
+        return body_px
+    return body_px * float(np.median(proportions[resolved]) / np.nanmedian(proportions))
 
 
 def ground_plane_size(t: np.ndarray, size: np.ndarray, foot_y: np.ndarray, found: np.ndarray) -> np.ndarray:

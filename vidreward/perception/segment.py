@@ -8,7 +8,11 @@ from it (largest channel difference from the range the background takes within t
 threshold adapted to the frame's residual) are the subject:
 motion-compensated differencing against a foreground-free model. Morphological opening and
 closing clean the mask; the connected component that is large, close to the previous frame's
-subject and where foreground keeps appearing in the clip is kept.
+subject and where foreground keeps appearing in the clip is kept. Where the camera stood still
+(frame ``t`` and its background frames share one view, so nothing is misregistered by parallax)
+the kept mask grows back, by up to ``REGROW_PX``, into the foreground the opening removed: the
+thin parts of a body (legs, a tail a pixel or two wide), without which a body seen end-on is
+short. Under a moving camera those thin pieces are the residue of scenery and stay removed.
 
 The result is a :class:`SubjectTrack` of per-frame boxes, centroids, areas, orientation and a
 small normalised silhouette (for the cadence estimate), in analysis pixels.
@@ -28,6 +32,7 @@ MIN_OVERLAP = 0.8
 MIN_THRESHOLD = 24.0  # largest channel difference (0-255) below which a pixel is background
 MIN_AREA_FRACTION = 4e-4  # of the frame: smaller components are not a subject
 TOLERANCE_PX = 2
+REGROW_PX = 12  # how far the subject's mask grows back into its thin parts
 SHAPE_SIZE = 24  # silhouette thumbnails are SHAPE_SIZE x SHAPE_SIZE
 
 
@@ -83,9 +88,9 @@ def background_sources(camera: CameraMotion, t: int, w: int, h: int) -> list[int
     return [candidates[k] for k in pick]
 
 
-def background_at(frames: np.ndarray, camera: CameraMotion, t: int) -> np.ndarray | None:
+def background_at(frames: np.ndarray, camera: CameraMotion, t: int, sources: list[int]) -> np.ndarray | None:
+    """Per-pixel median of the ``sources`` frames warped into frame ``t`` (None with fewer than 3)."""
     h, w = frames.shape[1:3]
-    sources = background_sources(camera, t, w, h)
     if len(sources) < 3:
         return None
     stack = np.empty((len(sources), h, w, 3), np.uint8)
@@ -107,6 +112,37 @@ def tolerant_difference(frame: np.ndarray, bg: np.ndarray) -> np.ndarray:
     above = cv2.subtract(frame, cv2.dilate(bg, kernel))
     below = cv2.subtract(cv2.erode(bg, kernel), frame)
     return cv2.max(above, below).max(axis=2)
+
+
+def camera_still(camera: CameraMotion, t: int, sources: list[int]) -> bool:
+    """Whether frame ``t`` and every frame its background is built from share one view: then
+    nothing standing on the floor is misregistered (no parallax) and what differs from the
+    background is the subject or noise."""
+    return all(np.allclose(camera.mapping(s, t), np.eye(3)) for s in sources)
+
+
+def regrow_thin_parts(track: SubjectTrack, fine: list) -> None:
+    """Give the subject's mask of every frame with an unopened foreground ``fine[t]`` its thin
+    parts back (:func:`regrow`); updates ``track`` in place."""
+    for t, extra in enumerate(fine):
+        if extra is None or track.masks[t] is None:
+            continue
+        keep = regrow(track.masks[t], extra)
+        (track.box[t], track.centroid[t], track.area[t], track.angle[t], track.elongation[t],
+         track.shapes[t]) = _shape_stats(keep)
+        track.masks[t] = keep
+
+
+def regrow(keep: np.ndarray, fine: np.ndarray) -> np.ndarray:
+    """The subject's mask ``keep`` grown back into the unopened foreground ``fine`` by up to
+    ``REGROW_PX`` pixels: the thin parts of the body (legs, a tail a pixel or two wide) that the
+    opening cut off."""
+    inside = (fine > 0) | keep
+    grown = keep.astype(np.uint8)
+    step = np.ones((3, 3), np.uint8)
+    for _ in range(REGROW_PX):
+        grown = cv2.dilate(grown, step) & inside
+    return grown > 0
 
 
 def _anchor(raw: list) -> np.ndarray | None:
@@ -190,14 +226,18 @@ def segment_subject(frames: np.ndarray, camera: CameraMotion, keep_masks: bool =
     kernel_open = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
     kernel_close = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
     raw: list[np.ndarray | None] = []
+    fine: list[np.ndarray | None] = []  # unopened foreground of the frames seen from a still camera
     for t in range(n):
-        bg = background_at(frames, camera, t)
+        sources = background_sources(camera, t, w, h)
+        bg = background_at(frames, camera, t, sources)
         if bg is None:
             raw.append(None)
+            fine.append(None)
             continue
         diff = tolerant_difference(frames[t], bg)
         threshold = max(MIN_THRESHOLD, 4.0 * float(np.median(diff)))
         mask = (diff > threshold).astype(np.uint8)
+        fine.append(mask if camera_still(camera, t, sources) else None)
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel_open)
         raw.append(cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel_close))
     novel = colour_novelty_masks(frames, raw)
@@ -219,6 +259,8 @@ def segment_subject(frames: np.ndarray, camera: CameraMotion, keep_masks: bool =
     track = SubjectTrack(box, centroid, area, angle, elongation, shapes, masks)
     if appearance and novel is None:
         refine_with_appearance(frames, track)
+    if novel is None:
+        regrow_thin_parts(track, fine)
     if not keep_masks:
         track.masks = [None] * n
     return track
