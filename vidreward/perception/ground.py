@@ -25,6 +25,11 @@ CONTACT_LEVEL_PX = 1.0  # analysis pixels
 CONTACT_VETO_SHARE = 0.25  # of the flight threshold: how far a flight's lowest point must clear the contact line
 DRIFT_WINDOW_S = 2.0
 VELOCITY_WINDOW_S = 1.0
+PLANTED_SHARE = 0.15  # of the sole band's pixels held by both next (or both last) frames: a foot planted
+PLANT_TRAVEL = 0.12  # body sizes the body travels over the frames compared: twice the sole band
+PLANT_LAG_S = 1.0 / 30.0  # the frames compared are this far apart (one frame at 30 fps)
+PLANT_MAX_SPAN_S = 0.1  # ... and span at most this (a run's flight lasts 0.1-0.2 s): else not compared
+PLANT_SMOOTH_S = 0.3  # running median of the body's travel (the limbs' swing moves the centroid)
 RESOLVED_SHARE = 0.75  # of the subject's largest apparent size: the frames that resolve its thin parts
 
 
@@ -43,6 +48,8 @@ class GroundTrack:
     clearance_bl: np.ndarray  # lowest point above the ground line, body lengths
     camera_shift: np.ndarray  # [T, 2] image motion of the background per frame (pixels)
     contact_bl: np.ndarray | None = None  # lowest point above the last and next contacts, body lengths
+    planted: np.ndarray | None = None  # share of the sole band that stays put on the ground (planted_share)
+    travel_bl: np.ndarray | None = None  # the body's travel over the frames planted_share compares, body lengths
 
 
 def ground_track(camera: CameraMotion, track: SubjectTrack, fps: float, shape: tuple[int, int],
@@ -95,7 +102,59 @@ def ground_track(camera: CameraMotion, track: SubjectTrack, fps: float, shape: t
     centre = np.array([w / 2.0, h / 2.0])
     for i in range(1, n):
         shift[i] = map_points(camera.pair[i], centre) - centre
-    return GroundTrack(t, found, foot, s, body_px, x_bl, y_bl, height_bl, clearance, shift, contact)
+    planted = travel = None
+    lag = plant_lag(fps)
+    if track.soles and 2 * lag / float(fps) <= PLANT_MAX_SPAN_S + 1e-9:
+        planted = planted_share(track.soles, camera, lag)
+        path = fill(foot)
+        step = np.full(n, np.nan)
+        if n > 2 * lag:
+            step[lag:n - lag] = np.hypot(*(path[2 * lag:] - path[:n - 2 * lag]).T)
+        travel = moving(step / size, PLANT_SMOOTH_S * fps)
+    return GroundTrack(t, found, foot, s, body_px, x_bl, y_bl, height_bl, clearance, shift, contact,
+                       planted, travel)
+
+
+def plant_lag(fps: float) -> int:
+    return max(1, int(round(PLANT_LAG_S * fps)))
+
+
+def planted_share(soles: list, camera: CameraMotion, lag: int) -> np.ndarray:
+    """Per frame, how much of the silhouette's lowest rows (``soles``, see
+    :func:`vidreward.perception.segment.sole_bands`) stays where it is on the ground: the share of
+    its pixels that the lowest rows of both of the next two frames (``lag`` and ``2 lag`` on), or
+    of both of the last two, also cover, once the camera's motion between them is removed. A
+    planted foot does not move on the ground, so a frame standing on one (touch-down and
+    take-off frames included: the foot stays on one side) keeps a good share; in flight every
+    foot moves with the body or faster. NaN where neither side can be compared (no subject, or
+    the camera's motion between the frames not measured from the background)."""
+    n = len(soles)
+    out = np.full(n, np.nan)
+    for i in range(n):
+        if soles[i] is None:
+            continue
+        x0, y0, band = soles[i]
+        total = int(band.sum())
+        if total == 0:
+            continue
+        for side in (-1, 1):
+            js = (i + side * lag, i + 2 * side * lag)
+            lo, hi = min(i, js[1]), max(i, js[1])
+            if lo < 0 or hi >= n or any(soles[j] is None for j in js) or not camera.observed[lo + 1:hi + 1].all():
+                continue
+            held = band.copy()
+            for j in js:
+                xj, yj, bj = soles[j]
+                ys, xs = np.nonzero(bj)
+                pts = np.rint(map_points(camera.mapping(j, i), np.stack([xs + xj, ys + yj], 1))).astype(int)
+                hit = np.zeros_like(band)
+                c, r = pts[:, 0] - x0, pts[:, 1] - y0
+                keep = (c >= 0) & (c < band.shape[1]) & (r >= 0) & (r < band.shape[0])
+                hit[r[keep], c[keep]] = True
+                held &= hit
+            share = float(held.sum()) / total
+            out[i] = share if not np.isfinite(out[i]) else max(out[i], share)
+    return out
 
 
 def body_length_px(long_side: np.ndarray, root_area: np.ndarray, apparent: np.ndarray, fps: float) -> float:
@@ -218,6 +277,15 @@ def airborne_fraction(g: GroundTrack) -> float:
     the clearance in the frames nearer the ground, whichever is larger. A body whose centre
     bounces by less than ``AIRBORNE_MIN_BOUNCE`` does not leave the ground (a flight lifts the
     whole body): then the share is 0.
+
+    A frame is also in flight when no foot stays put on the ground (``g.planted`` below
+    ``PLANTED_SHARE``, :func:`planted_share`) while the body travels at least ``PLANT_TRAVEL``
+    over the frames compared and its centre is above its standing level. A run's flights clear
+    the floor by 2-13 cm, a pixel or a few at 320x240, and its feet land at different depths
+    (the image row of the near foot's contact lies several pixels below the far foot's), so the
+    lowest point alone misses them; a planted foot, though, holds still on the ground however
+    low the flight. Where the body travels less than that (hops in place, walks, slow gaits) a
+    foot carried along would overlap itself and the cue is not used.
     """
     ok = g.found & np.isfinite(g.clearance_bl) & np.isfinite(g.height_bl)
     if ok.sum() < 4:
@@ -233,6 +301,10 @@ def airborne_fraction(g: GroundTrack) -> float:
     flight = (clearance > threshold) & (height > standing + threshold)
     if g.contact_bl is not None:  # and above where it last stood and next stands
         flight &= g.contact_bl[ok] > CONTACT_VETO_SHARE * threshold
+    if g.planted is not None and g.travel_bl is not None:  # or no foot stays put while the body travels
+        with np.errstate(invalid="ignore"):
+            unplanted = (g.planted[ok] < PLANTED_SHARE) & (g.travel_bl[ok] >= PLANT_TRAVEL)
+        flight |= unplanted & (height > standing)
     return float(np.mean(flight))
 
 

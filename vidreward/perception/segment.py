@@ -34,6 +34,7 @@ MIN_AREA_FRACTION = 4e-4  # of the frame: smaller components are not a subject
 TOLERANCE_PX = 2
 REGROW_PX = 12  # how far the subject's mask grows back into its thin parts
 SHAPE_SIZE = 24  # silhouette thumbnails are SHAPE_SIZE x SHAPE_SIZE
+SOLE_BAND = 0.06  # of the subject's size: the silhouette's lowest rows kept per frame (the feet)
 
 
 @dataclass
@@ -47,6 +48,7 @@ class SubjectTrack:
     elongation: np.ndarray  # [T] ratio of the silhouette's principal axes (>= 1)
     shapes: np.ndarray  # [T, SHAPE_SIZE, SHAPE_SIZE] bool thumbnails of the silhouette in its box
     masks: list = field(default_factory=list, repr=False)  # per-frame full masks (uint8) or None
+    soles: list = field(default_factory=list, repr=False)  # per frame (x0, y0, bool crop) of the lowest rows, or None
 
     @property
     def found(self) -> np.ndarray:
@@ -119,6 +121,26 @@ def camera_still(camera: CameraMotion, t: int, sources: list[int]) -> bool:
     nothing standing on the floor is misregistered (no parallax) and what differs from the
     background is the subject or noise."""
     return all(np.allclose(camera.mapping(s, t), np.eye(3)) for s in sources)
+
+
+def sole_bands(track: SubjectTrack) -> list:
+    """Per frame the silhouette's lowest rows, ``SOLE_BAND`` of the subject's (median) size high,
+    as (x0, y0, bool crop), or None: where the feet are, for telling a planted foot from one in the
+    air (:func:`vidreward.perception.ground.planted_share`)."""
+    found = track.found
+    if not found.any():
+        return [None] * len(track.masks)
+    size = float(np.nanmedian(np.maximum(track.width[found], track.height[found])))
+    k = max(2, int(round(SOLE_BAND * size)))
+    out: list = []
+    for t, m in enumerate(track.masks):
+        if m is None or not found[t]:
+            out.append(None)
+            continue
+        x0, _, x1, y1 = (int(v) for v in track.box[t])
+        y0 = max(0, y1 - k + 1)
+        out.append((x0, y0, np.asarray(m[y0:y1 + 1, x0:x1 + 1]) > 0))
+    return out
 
 
 def regrow_thin_parts(track: SubjectTrack, fine: list) -> None:
@@ -261,6 +283,7 @@ def segment_subject(frames: np.ndarray, camera: CameraMotion, keep_masks: bool =
         refine_with_appearance(frames, track)
     if novel is None:
         regrow_thin_parts(track, fine)
+    track.soles = sole_bands(track)
     if not keep_masks:
         track.masks = [None] * n
     return track
