@@ -21,7 +21,7 @@ panning, tracking, shaky or zooming camera are compared in one ground-fixed view
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -46,10 +46,18 @@ class CameraMotion:
     inliers: np.ndarray  # [T] int: RANSAC inliers of the pair
     to_reference: np.ndarray  # [T, 3, 3]: frame t -> reference frame
     reference: int
+    from_reference: np.ndarray = field(init=False, repr=False, compare=False)  # [T, 3, 3]: inverses
+
+    def __post_init__(self) -> None:
+        self.from_reference = np.linalg.inv(self.to_reference)
 
     def mapping(self, src: int, dst: int) -> np.ndarray:
         """Homography taking pixels of frame ``src`` to frame ``dst``."""
-        return np.linalg.inv(self.to_reference[dst]) @ self.to_reference[src]
+        return self.from_reference[dst] @ self.to_reference[src]
+
+    def mappings(self, sources: np.ndarray, dst: int) -> np.ndarray:
+        """Homographies [len(sources), 3, 3] taking pixels of each frame in ``sources`` to frame ``dst``."""
+        return self.from_reference[dst] @ self.to_reference[sources]
 
     @property
     def observed_fraction(self) -> float:
@@ -171,7 +179,7 @@ def map_points(hom: np.ndarray, pts: np.ndarray) -> np.ndarray:
     """Apply a homography to points [..., 2]."""
     pts = np.asarray(pts, float)
     flat = pts.reshape(-1, 2)
-    h = np.c_[flat, np.ones(len(flat))] @ hom.T
+    h = np.concatenate([flat, np.ones((len(flat), 1))], axis=1) @ hom.T
     return (h[:, :2] / h[:, 2:3]).reshape(pts.shape)
 
 

@@ -80,8 +80,9 @@ def analysis_frames(frames: np.ndarray) -> np.ndarray:
     return np.stack([cv2.resize(f[..., :3], size, interpolation=cv2.INTER_AREA) for f in frames])
 
 
-def measure(frames: np.ndarray) -> tuple[CameraMotion, SubjectTrack]:
-    """Camera motion and subject track of analysis frames.
+def measure(frames: np.ndarray, grey_frames: np.ndarray | None = None) -> tuple[CameraMotion, SubjectTrack]:
+    """Camera motion and subject track of analysis frames (``grey_frames``: the same frames in
+    grey, when already converted).
 
     A first pass at half resolution finds the subject roughly; its boxes keep the full-resolution
     camera estimate off the subject (on a plain background nearly every corner is on the
@@ -92,7 +93,7 @@ def measure(frames: np.ndarray) -> tuple[CameraMotion, SubjectTrack]:
                      for f in frames])
     rough = segment_subject(half, estimate_camera_motion(grey(half)))
     boxes = rough.box * 2.0 if rough.found.mean() >= MIN_FOUND_FRACTION else None
-    camera = estimate_camera_motion(grey(frames), boxes)
+    camera = estimate_camera_motion(grey(frames) if grey_frames is None else grey_frames, boxes)
     return camera, segment_subject(frames, camera)
 
 
@@ -101,7 +102,8 @@ def evidence_from_frames(frames: np.ndarray, fps: float, clip: str = "<frames>",
     """The evidence record of colour frames [T, H, W, 3] uint8 at ``fps``, plus what it was
     measured from (ground track, camera motion, subject track, analysis frames)."""
     small = analysis_frames(frames)
-    camera, track = measure(small)
+    small_grey = grey(small)
+    camera, track = measure(small, small_grey)
     shape = small.shape[1:3]
     found = track.found
     ev = MotionEvidence(clip, float(fps), int(len(frames)), (int(frames.shape[2]), int(frames.shape[1])),
@@ -114,7 +116,7 @@ def evidence_from_frames(frames: np.ndarray, fps: float, clip: str = "<frames>",
         return ev, None, camera, track, small
     g = ground_track(camera, track, fps, shape, lens, small.shape[2] / frames.shape[2])
     q["camera_motion"] = camera_style(camera, g, track, shape)
-    vx, vy, travels = _travel(q, g, track, small, camera, fps, _no_texture(q, camera, track, shape))
+    vx, vy, travels = _travel(q, g, track, small_grey, camera, fps, _no_texture(q, camera, track, shape))
     _vertical(q, g, track)
     q["cadence_hz"] = read_cadence(track, fps)
     q["axis_motion"] = read_axis_motion(track, vx, vy, travels)
@@ -138,7 +140,8 @@ def _no_texture(q: dict[str, Quantity], camera: CameraMotion, track: SubjectTrac
 def _travel(q: dict[str, Quantity], g: GroundTrack, track: SubjectTrack, small: np.ndarray,
             camera: CameraMotion, fps: float, no_texture: str | None) -> tuple[float, float, bool]:
     """Speed, its lateral and depth parts, direction and turning into ``q``; returns the
-    clip's (lateral, depth) velocity in body lengths/s and whether the subject travels."""
+    clip's (lateral, depth) velocity in body lengths/s and whether the subject travels.
+    ``small``: the analysis frames (grey or colour)."""
     found = track.found
     t, ok = g.t, found
     vx_all, vy_all = windowed_velocity(g, fps)

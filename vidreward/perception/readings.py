@@ -76,7 +76,7 @@ def turn_in_place(g: GroundTrack, track: SubjectTrack, frames: np.ndarray, camer
     """Turning of a subject that stays in place: sign from the flow field inside the silhouette
     (near side and far side move in opposite directions), rate from the course of its changing
     outline (:func:`outline_heading`; the outline's period where that course has no turning
-    point)."""
+    point). ``frames``: colour [T, H, W, 3] or grey [T, H, W] uint8."""
     unit = "deg/s"
     found = track.found
     if found.mean() < MIN_FOUND_FRACTION:
@@ -84,7 +84,7 @@ def turn_in_place(g: GroundTrack, track: SubjectTrack, frames: np.ndarray, camer
     aspect = track.width / track.height
     freq, share = dominant_frequency(g.t[found], aspect[found], fmin=0.05)
     amp = float(np.nanpercentile(aspect, 95) - np.nanpercentile(aspect, 5)) / max(float(np.nanmedian(aspect)), 1e-6)
-    grey_frames = grey(frames)
+    grey_frames = frames if frames.ndim == 3 else grey(frames)
     h, w = grey_frames.shape[1:]
     curls = []
     surface = np.full(len(grey_frames), np.nan)  # mean |horizontal flow| inside the silhouette, px/frame

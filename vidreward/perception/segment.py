@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from vidreward.perception.camera import CameraMotion, map_points
+from vidreward.perception.camera import CameraMotion
 
 BACKGROUND_SAMPLES = 7
 MIN_OVERLAP = 0.8
@@ -67,13 +67,14 @@ class SubjectTrack:
         return np.stack([self.centroid[:, 0], self.box[:, 3]], axis=1)
 
 
-def _overlap(hom: np.ndarray, w: int, h: int) -> float:
-    """Fraction of the destination frame covered by the warped source frame (corner polygon)."""
+def _overlaps(homs: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Per homography in ``homs`` [K, 3, 3], the fraction of the destination frame covered by the
+    warped source frame (corner polygon)."""
     corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], float)
-    poly = map_points(hom, corners).astype(np.float32)
+    mapped = np.concatenate([corners, np.ones((4, 1))], axis=1) @ homs.transpose(0, 2, 1)
+    polys = (mapped[..., :2] / mapped[..., 2:3]).astype(np.float32)
     rect = corners.astype(np.float32)
-    area, _ = cv2.intersectConvexConvex(poly, rect)
-    return float(area) / float(w * h)
+    return np.array([cv2.intersectConvexConvex(poly, rect)[0] for poly in polys], float) / float(w * h)
 
 
 def background_sources(camera: CameraMotion, t: int, w: int, h: int) -> list[int]:
@@ -82,8 +83,9 @@ def background_sources(camera: CameraMotion, t: int, w: int, h: int) -> list[int
     n = len(camera.pair)
     step = max(1, n // 60)
     gap = max(3, n // 30)
-    candidates = [s for s in range(0, n, step)
-                  if abs(s - t) >= gap and _overlap(camera.mapping(s, t), w, h) >= MIN_OVERLAP]
+    near = np.array([s for s in range(0, n, step) if abs(s - t) >= gap], int)
+    covers = _overlaps(camera.mappings(near, t), w, h) >= MIN_OVERLAP if len(near) else np.zeros(0, bool)
+    candidates = [int(s) for s in near[covers]]
     if len(candidates) <= BACKGROUND_SAMPLES:
         return candidates
     pick = np.linspace(0, len(candidates) - 1, BACKGROUND_SAMPLES).round().astype(int)
@@ -95,15 +97,29 @@ def background_at(frames: np.ndarray, camera: CameraMotion, t: int, sources: lis
     h, w = frames.shape[1:3]
     if len(sources) < 3:
         return None
-    stack = np.empty((len(sources), h, w, 3), np.uint8)
-    for k, s in enumerate(sources):
-        warped = cv2.warpPerspective(frames[s], camera.mapping(s, t), (w, h), flags=cv2.INTER_LINEAR,
+    full = np.full((h, w), 255, np.uint8)
+    layers = []
+    for s in sources:
+        hom = camera.mapping(s, t)
+        warped = cv2.warpPerspective(frames[s], hom, (w, h), flags=cv2.INTER_LINEAR,
                                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-        valid = cv2.warpPerspective(np.full((h, w), 255, np.uint8), camera.mapping(s, t), (w, h),
-                                    flags=cv2.INTER_NEAREST, borderValue=0) > 0
-        warped[~valid] = frames[t][~valid]  # outside the source: no evidence, take "background"
-        stack[k] = warped
-    return np.median(stack, axis=0).astype(np.uint8)
+        valid = cv2.warpPerspective(full, hom, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+        # outside the source: no evidence, take "background"
+        layers.append(cv2.copyTo(frames[t], cv2.bitwise_not(valid), warped))
+    return median_layers(layers)
+
+
+def median_layers(layers: list[np.ndarray]) -> np.ndarray:
+    """Per-pixel median of equally shaped uint8 images, rounded down (``np.median`` of the stack
+    cast to uint8), by a sorting network of per-pixel minima and maxima (odd-even transposition)."""
+    a = list(layers)
+    k = len(a)
+    for r in range(k):
+        for i in range(r % 2, k - 1, 2):
+            a[i], a[i + 1] = cv2.min(a[i], a[i + 1]), cv2.max(a[i], a[i + 1])
+    if k % 2:
+        return a[k // 2]
+    return ((a[k // 2 - 1].astype(np.uint16) + a[k // 2]) >> 1).astype(np.uint8)
 
 
 def tolerant_difference(frame: np.ndarray, bg: np.ndarray) -> np.ndarray:
@@ -113,7 +129,8 @@ def tolerant_difference(frame: np.ndarray, bg: np.ndarray) -> np.ndarray:
     kernel = np.ones((TOLERANCE_PX * 2 + 1,) * 2, np.uint8)
     above = cv2.subtract(frame, cv2.dilate(bg, kernel))
     below = cv2.subtract(cv2.erode(bg, kernel), frame)
-    return cv2.max(above, below).max(axis=2)
+    top = cv2.max(above, below)
+    return cv2.max(cv2.max(top[..., 0], top[..., 1]), top[..., 2])
 
 
 def camera_still(camera: CameraMotion, t: int, sources: list[int]) -> bool:
@@ -200,16 +217,13 @@ def _pick_component(mask: np.ndarray, previous: np.ndarray | None,
     best = int(np.argmax(score)) + 1
     # parts of the same subject split by the threshold (legs, a head): merge nearby components
     x, y, bw, bh = stats[best, :4]
-    keep = labels == best
-    for k in range(1, n):
-        if k == best or not ok[k - 1]:
-            continue
-        kx, ky, kw, kh = stats[k, :4]
-        gap_x = max(0, max(kx - (x + bw), x - (kx + kw)))
-        gap_y = max(0, max(ky - (y + bh), y - (ky + kh)))
-        if gap_x <= 0.15 * max(bw, bh) and gap_y <= 0.15 * max(bw, bh):
-            keep |= labels == k
-    return keep
+    kx, ky, kw, kh = stats[1:, 0], stats[1:, 1], stats[1:, 2], stats[1:, 3]
+    gap_x = np.maximum(0, np.maximum(kx - (x + bw), x - (kx + kw)))
+    gap_y = np.maximum(0, np.maximum(ky - (y + bh), y - (ky + kh)))
+    merged = np.zeros(n, bool)
+    merged[1:] = ok & (gap_x <= 0.15 * max(bw, bh)) & (gap_y <= 0.15 * max(bw, bh))
+    merged[best] = True
+    return merged[labels]
 
 
 def _shape_stats(keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float, float, np.ndarray]:
@@ -294,9 +308,16 @@ LIKELIHOOD_RATIO = 3.0  # colour at least this much likelier on the subject than
 SEARCH_MARGIN = 0.5  # of the box size, around the subject's expected box
 
 
+def _bin_index(pixels: np.ndarray, bins: int) -> np.ndarray:
+    """Colour bin of uint8 RGB ``pixels`` [..., 3] with ``bins`` (a power of two) per channel:
+    ``((r * bins // 256) * bins + g * bins // 256) * bins + b * bins // 256``."""
+    shift = 8 - (bins.bit_length() - 1)
+    q = pixels >> shift
+    return (q[..., 0].astype(np.uint16) * (bins * bins)) + (q[..., 1].astype(np.uint16) * bins) + q[..., 2]
+
+
 def _colour_index(pixels: np.ndarray) -> np.ndarray:
-    q = (pixels.astype(np.int32) * COLOUR_BINS) // 256
-    return (q[..., 0] * COLOUR_BINS + q[..., 1]) * COLOUR_BINS + q[..., 2]
+    return _bin_index(pixels, COLOUR_BINS)
 
 
 def _expected_boxes(track: SubjectTrack, good: np.ndarray) -> np.ndarray:
@@ -372,8 +393,7 @@ CLEAN_FRAMES = 0.7  # ... in this share of the frames, for the colour masks to b
 
 
 def _novelty_index(pixels: np.ndarray) -> np.ndarray:
-    q = (pixels.astype(np.int32) * NOVELTY_BINS) // 256
-    return (q[..., 0] * NOVELTY_BINS + q[..., 1]) * NOVELTY_BINS + q[..., 2]
+    return _bin_index(pixels, NOVELTY_BINS)
 
 
 def background_colours(frames: np.ndarray, motion: list) -> np.ndarray:
