@@ -176,11 +176,12 @@ def estimate_camera_motion(grey: np.ndarray, boxes: np.ndarray | None = None) ->
 
 
 def map_points(hom: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    """Apply a homography to points [..., 2]."""
+    """Apply a homography [3, 3] to points [..., 2]; a stack of homographies [K, 3, 3] maps them
+    by each, giving [K, ..., 2]."""
     pts = np.asarray(pts, float)
     flat = pts.reshape(-1, 2)
-    h = np.concatenate([flat, np.ones((len(flat), 1))], axis=1) @ hom.T
-    return (h[:, :2] / h[:, 2:3]).reshape(pts.shape)
+    h = np.concatenate([flat, np.ones((len(flat), 1))], axis=1) @ np.swapaxes(hom, -1, -2)
+    return (h[..., :2] / h[..., 2:3]).reshape(hom.shape[:-2] + pts.shape)
 
 
 def local_scale(hom: np.ndarray, pt: np.ndarray, eps: float = 1.0, axis: int = 0) -> float:

@@ -137,11 +137,11 @@ def _no_texture(q: dict[str, Quantity], camera: CameraMotion, track: SubjectTrac
     return None
 
 
-def _travel(q: dict[str, Quantity], g: GroundTrack, track: SubjectTrack, small: np.ndarray,
+def _travel(q: dict[str, Quantity], g: GroundTrack, track: SubjectTrack, small_grey: np.ndarray,
             camera: CameraMotion, fps: float, no_texture: str | None) -> tuple[float, float, bool]:
     """Speed, its lateral and depth parts, direction and turning into ``q``; returns the
     clip's (lateral, depth) velocity in body lengths/s and whether the subject travels.
-    ``small``: the analysis frames (grey or colour)."""
+    ``small_grey``: the analysis frames in grey."""
     found = track.found
     t, ok = g.t, found
     vx_all, vy_all = windowed_velocity(g, fps)
@@ -155,9 +155,9 @@ def _travel(q: dict[str, Quantity], g: GroundTrack, track: SubjectTrack, small: 
     if no_texture:
         for key in ("speed_bl_s", "lateral_speed_bl_s", "depth_speed_bl_s", "direction_deg"):
             q[key] = unknown_quantity("", no_texture)
-        q["turn_rate_deg_s"] = turn_in_place(g, track, small, camera, fps)  # the body's own turn
+        q["turn_rate_deg_s"] = turn_in_place(g, track, small_grey, camera, fps)  # the body's own turn
         return vx, vy, travels
-    turn = read_turning(g, vx_all, vy_all, travels, track, small, camera, fps)
+    turn = read_turning(g, vx_all, vy_all, travels, track, small_grey, camera, fps)
     turning = turn.value is not None and abs(turn.value) > 20.0
     speed = path if turning else chord
     q["speed_bl_s"] = Quantity(speed, conf_cam * float(found.mean()), "body lengths/s")

@@ -13,7 +13,7 @@ from vidreward.perception.camera import CameraMotion
 from vidreward.perception.ground import GroundTrack, window_times
 from vidreward.perception.record import Quantity, unknown_quantity
 from vidreward.perception.segment import SubjectTrack
-from vidreward.perception.signals import dominant_frequency, fill, grey, moving, slope
+from vidreward.perception.signals import dominant_frequency, fill, moving, slope
 
 MIN_FOUND_FRACTION = 0.25
 TRAVEL_MIN_BL_S = 0.08  # below this the subject does not travel: no direction
@@ -54,7 +54,7 @@ def stays_centred(track: SubjectTrack, shape: tuple[int, int]) -> bool:
 
 
 def read_turning(g: GroundTrack, vx: np.ndarray, vy: np.ndarray, travels: bool, track: SubjectTrack,
-                 frames: np.ndarray, camera: CameraMotion, fps: float) -> Quantity:
+                 grey_frames: np.ndarray, camera: CameraMotion, fps: float) -> Quantity:
     """Yaw rate: the slope of the heading of travel, or for a subject that stays in place
     :func:`turn_in_place`."""
     unit = "deg/s"
@@ -68,15 +68,15 @@ def read_turning(g: GroundTrack, vx: np.ndarray, vy: np.ndarray, travels: bool, 
         resid = heading - (heading.mean() + slope(tc, heading) * (tc - tc.mean()))
         conf = float(np.clip(1.0 - np.std(resid) / 0.6, 0.2, 0.95))
         return Quantity(rate, conf, unit)
-    return turn_in_place(g, track, frames, camera, fps)
+    return turn_in_place(g, track, grey_frames, camera, fps)
 
 
-def turn_in_place(g: GroundTrack, track: SubjectTrack, frames: np.ndarray, camera: CameraMotion,
+def turn_in_place(g: GroundTrack, track: SubjectTrack, grey_frames: np.ndarray, camera: CameraMotion,
                   fps: float) -> Quantity:
     """Turning of a subject that stays in place: sign from the flow field inside the silhouette
     (near side and far side move in opposite directions), rate from the course of its changing
     outline (:func:`outline_heading`; the outline's period where that course has no turning
-    point). ``frames``: colour [T, H, W, 3] or grey [T, H, W] uint8."""
+    point). ``grey_frames``: the analysis frames in grey [T, H, W] uint8."""
     unit = "deg/s"
     found = track.found
     if found.mean() < MIN_FOUND_FRACTION:
@@ -84,7 +84,6 @@ def turn_in_place(g: GroundTrack, track: SubjectTrack, frames: np.ndarray, camer
     aspect = track.width / track.height
     freq, share = dominant_frequency(g.t[found], aspect[found], fmin=0.05)
     amp = float(np.nanpercentile(aspect, 95) - np.nanpercentile(aspect, 5)) / max(float(np.nanmedian(aspect)), 1e-6)
-    grey_frames = frames if frames.ndim == 3 else grey(frames)
     h, w = grey_frames.shape[1:]
     curls = []
     surface = np.full(len(grey_frames), np.nan)  # mean |horizontal flow| inside the silhouette, px/frame

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from vidreward.perception.camera import CameraMotion
+from vidreward.perception.camera import CameraMotion, map_points
 
 BACKGROUND_SAMPLES = 7
 MIN_OVERLAP = 0.8
@@ -71,8 +71,7 @@ def _overlaps(homs: np.ndarray, w: int, h: int) -> np.ndarray:
     """Per homography in ``homs`` [K, 3, 3], the fraction of the destination frame covered by the
     warped source frame (corner polygon)."""
     corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], float)
-    mapped = np.concatenate([corners, np.ones((4, 1))], axis=1) @ homs.transpose(0, 2, 1)
-    polys = (mapped[..., :2] / mapped[..., 2:3]).astype(np.float32)
+    polys = map_points(homs, corners).astype(np.float32)
     rect = corners.astype(np.float32)
     return np.array([cv2.intersectConvexConvex(poly, rect)[0] for poly in polys], float) / float(w * h)
 
@@ -137,7 +136,7 @@ def camera_still(camera: CameraMotion, t: int, sources: list[int]) -> bool:
     """Whether frame ``t`` and every frame its background is built from share one view: then
     nothing standing on the floor is misregistered (no parallax) and what differs from the
     background is the subject or noise."""
-    return all(np.allclose(camera.mapping(s, t), np.eye(3)) for s in sources)
+    return bool(np.allclose(camera.mappings(np.asarray(sources, int), t), np.eye(3)))
 
 
 def sole_bands(track: SubjectTrack) -> list:
