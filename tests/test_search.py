@@ -52,11 +52,25 @@ def test_initial_candidates_are_distinct_and_the_first_is_the_single_reward():
     assert len({p.digest for p in proposals}) == 5
     assert proposals[0].code == rewriter.initial(TASK) and proposals[0].label == "as asked"
     first = read_terms(proposals[0].code)
-    scales = [read_terms(p.code)["vertical_bounce"]["scale"] for p in proposals[1:4]]
-    # the line search over the jump term's weight: x2, x0.5, x4 of the first candidate's
-    assert scales == pytest.approx([2 * first["vertical_bounce"]["scale"],
-                                    0.5 * first["vertical_bounce"]["scale"],
-                                    4 * first["vertical_bounce"]["scale"]])
+    terms = [read_terms(p.code) for p in proposals[1:]]
+    # breadth first over the task's motion terms, the travel term opening with its linear move
+    assert terms[0]["forward_velocity"]["target_speed"] is None
+    assert terms[0]["forward_velocity"]["scale"] == pytest.approx(2 * first["forward_velocity"]["scale"])
+    assert terms[0]["vertical_bounce"] == first["vertical_bounce"]
+    assert terms[1]["vertical_bounce"]["scale"] == pytest.approx(2 * first["vertical_bounce"]["scale"])
+    assert terms[2]["forward_velocity"] == {**first["forward_velocity"],
+                                            "scale": 2 * first["forward_velocity"]["scale"]}
+    assert terms[3]["vertical_bounce"]["scale"] == pytest.approx(0.5 * first["vertical_bounce"]["scale"])
+    for t in terms[1:]:
+        assert t["forward_velocity"]["target_speed"] == first["forward_velocity"]["target_speed"]
+
+
+def test_no_linear_move_for_a_backward_target():
+    backward = TaskSpec("ant", "Walk backward slowly.")
+    proposals = AnalyticRewriter().propose_initial(backward, k=4)
+    targets = [read_terms(p.code)["forward_velocity"]["target_speed"] for p in proposals]
+    assert all(t is not None and t < 0 for t in targets)
+    assert not any("linear" in p.label for p in proposals)
 
 
 def test_rewrite_candidates_search_around_the_term_behind_the_largest_gap():

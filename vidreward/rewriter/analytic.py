@@ -34,7 +34,7 @@ from vidreward.reward.terms import (
 from vidreward.reward.validate import static_checks
 from vidreward.errors import RewardCodeError
 from vidreward.rewriter.base import Proposal, RewriteVideos, SearchHistory, TaskSpec, code_digest
-from vidreward.rewriter.variants import key_terms, pick, variants
+from vidreward.rewriter.variants import initial_variants, key_terms, pick, variants
 
 WALK_SPEED_BL = 0.5  # forward speed for walk-like tasks, body lengths per second
 RUN_SPEED_BL = 1.5  # for run-like tasks
@@ -131,7 +131,8 @@ class AnalyticRewriter:
     def propose_initial(self, task: TaskSpec, env_context: str = "", expert_clip: Path | None = None,
                         k: int = 1) -> list[Proposal]:
         """``k`` distinct iteration-0 candidates: the task's terms, then the search moves of
-        :mod:`vidreward.rewriter.variants` around them (the task's motion term first)."""
+        :mod:`vidreward.rewriter.variants` around them, breadth first over the task's motion
+        terms (its travel term first)."""
         terms, reasons = self.terms_for_task(task)
         header = [
             f"Reward code written by the analytic rewriter (vidreward) for robot '{task.robot}'.",
@@ -139,8 +140,9 @@ class AnalyticRewriter:
             "Initial terms, chosen from keywords of the task description:",
         ]
         header += [f"  - {name}: {reasons[name]}" for name in terms]
-        keys = key_terms(terms, None, fallback=("vertical_bounce", "forward_velocity", "height"))
-        return self._pick(task, terms, keys, header, k, set(), "initial")
+        keys = key_terms(terms, None, fallback=("forward_velocity", "heading_velocity",
+                                                "vertical_bounce", "height"))
+        return self._pick(task, terms, keys, header, k, set(), "initial", initial_variants)
 
     def propose_rewrites(self, task: TaskSpec, previous_code: str, critique: Critique,
                          env_context: str = "", train_stats: str = "",
@@ -158,12 +160,12 @@ class AnalyticRewriter:
         return self._pick(task, terms, keys, header, k, history.tried(), "revised")
 
     def _pick(self, task: TaskSpec, terms, keys, header: list[str], k: int, tried: set[str],
-              kind: str) -> list[Proposal]:
+              kind: str, moves=variants) -> list[Proposal]:
         def render(t, label):
             lines = header + ([] if label == "as asked" else [f"Search move of this candidate: {label}."])
             return render_reward_code(t, "\n".join(lines))
 
-        picked = pick(variants(terms, keys), render, code_digest, k, tried)
+        picked = pick(moves(terms, keys), render, code_digest, k, tried)
         if len(picked) < k:
             raise RewardCodeError(
                 f"analytic rewriter ({kind} reward for robot {task.robot!r}): only {len(picked)} "
