@@ -16,8 +16,9 @@ every candidate tried earlier in the run (``SearchHistory.tried``):
 A speed-tracking term (``forward_velocity``, ``heading_velocity`` with a forward target) has one
 more move, after its targets: reward the speed itself (``target_speed`` None, linear and clipped)
 at twice the scale. A robot standing still earns nothing from that, where a Gaussian around the
-target still pays it exp(-(target/sigma)^2): measured on iteration 0 of the default run (250k env
-steps, configured PPO), the tracked target left the Ant standing and the linear x2 reward moved it.
+target still pays it exp(-(target/sigma)^2). Measured on iteration 0 of the default run at 250k
+env steps with its PPO settings (README, "What the default run does"), the linear x2 reward moved
+the Ant at 1.32 and 0.73 m/s in two rollouts.
 
 Iteration 0 has no measured gap, so no term is known to matter most: :func:`initial_variants`
 takes the task's motion terms in turn (breadth first), the speed term opening with that move.
@@ -56,6 +57,7 @@ TARGET_PARAMS = {
     "flight": ("flight_time",),
 }
 LINEAR_TARGETS = {"forward_velocity": "target_speed", "heading_velocity": "target_speed"}
+LINEAR_SCALE_STEP = 2.0  # the linear move's scale factor
 COST_TERMS = ("action_cost", "alive")
 SCALE_STEPS = (2.0, 0.5, 4.0, 0.25, 8.0)
 TARGET_STEPS = (1.25, 1.5, 0.8)
@@ -108,8 +110,8 @@ def _targets(terms: Terms, name: str, factor: float) -> Terms | None:
 
 
 def _linear(terms: Terms, name: str, factor: float) -> Terms | None:
-    key = LINEAR_TARGETS.get(name)
-    old = terms.get(name, {}).get(key) if key else None
+    key = LINEAR_TARGETS[name]
+    old = terms[name].get(key)
     if not isinstance(old, (int, float)) or old <= 0:  # no target, or one backwards: keep tracking
         return None
     out = _scaled(terms, name, factor)
@@ -129,7 +131,8 @@ def _without(terms: Terms, name: str) -> Terms | None:
 
 def _term_moves(base: Terms, name: str, scales: tuple[float, ...], targets: tuple[float, ...],
                 linear_first: bool = False) -> list[tuple[Callable[[], Terms | None], str]]:
-    linear = ([(_bind(_linear, base, name, 2.0), f"{name} speed itself (linear), scale x2")]
+    f = LINEAR_SCALE_STEP
+    linear = ([(_bind(_linear, base, name, f), f"{name} speed itself (linear), scale x{f:g}")]
               if name in LINEAR_TARGETS else [])
     moves = [(_bind(_scaled, base, name, f), f"{name} scale x{f:g}") for f in scales]
     moves += [(_bind(_targets, base, name, f), f"{name} targets x{f:g}") for f in targets]
