@@ -101,6 +101,46 @@ def candidate_train_inputs(wildcards):
     return inputs
 
 
+def _screening_inputs(wildcards, names):
+    """Under successive halving, the cut and the screening run's ``names`` (a candidate stopped
+    after screening takes them as its own); nothing without halving."""
+    if not halving_of(wildcards):
+        return {}
+    it = iteration_paths(wildcards)
+    screen = it.cand(int(wildcards.k), SCREEN_DIR)
+    inputs = {"survivors": str(it.path("survivors"))}
+    inputs.update({f"screen_{n}": str(screen.path(n)) for n in names})
+    return inputs
+
+
+def candidate_render_inputs(wildcards):
+    """A candidate's policy, reward and the clip's evidence (the rollout camera), and under
+    halving the screening rollout a stopped candidate keeps."""
+    it = iteration_paths(wildcards)
+    k = int(wildcards.k)
+    inputs = {
+        "policy": str(it.cand(k).path("policy")),
+        "reward": str(it.cand(k).path("reward")),
+        "evidence": run_clip_evidence(wildcards),
+    }
+    inputs.update(_screening_inputs(wildcards, ("rollout", "trajectory")))
+    return inputs
+
+
+def candidate_score_inputs(wildcards):
+    """What scoring a candidate reads, and under halving the screening score a stopped
+    candidate keeps (its critique and critic/ directory come with it, same job)."""
+    it = iteration_paths(wildcards)
+    k = int(wildcards.k)
+    inputs = {
+        n: str(it.cand(k).path(n))
+        for n in ("rollout", "trajectory", "reward", "train_log")
+    }
+    inputs.update(clip=run_clip_video(wildcards), truth=run_clip_truth(wildcards))
+    inputs.update(_screening_inputs(wildcards, ("score", "critique", "critique_md")))
+    return inputs
+
+
 def screen_scores(wildcards):
     it = iteration_paths(wildcards)
     return [str(it.cand(k, SCREEN_DIR).path("score")) for k in candidates_of(wildcards)]

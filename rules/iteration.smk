@@ -135,9 +135,7 @@ use rule train_candidate as screen_candidate with:
 
 rule render_candidate:
     input:
-        policy=IterationPaths.pattern("policy", candidate="{k}"),
-        reward=IterationPaths.pattern("reward", candidate="{k}"),
-        evidence=run_clip_evidence,
+        unpack(candidate_render_inputs),
     output:
         video=update(IterationPaths.pattern("rollout", candidate="{k}")),
         trajectory=update(IterationPaths.pattern("trajectory", candidate="{k}")),
@@ -149,6 +147,7 @@ rule render_candidate:
         "../envs/vidreward.yaml"
     params:
         settings=run_settings,
+        candidate=candidate_index,
     script:
         "../scripts/render_rollout.py"
 
@@ -175,12 +174,7 @@ use rule render_candidate as render_screen with:
 
 rule score_candidate:
     input:
-        clip=run_clip_video,
-        rollout=IterationPaths.pattern("rollout", candidate="{k}"),
-        trajectory=IterationPaths.pattern("trajectory", candidate="{k}"),
-        reward=IterationPaths.pattern("reward", candidate="{k}"),
-        train_log=IterationPaths.pattern("train_log", candidate="{k}"),
-        truth=run_clip_truth,
+        unpack(candidate_score_inputs),
     output:
         score=IterationPaths.pattern("score", candidate="{k}"),
         critique=IterationPaths.pattern("critique", candidate="{k}"),

@@ -1,4 +1,4 @@
-"""Snakemake script for rule render_rollout: deterministic rollout -> rollout.mp4 + trajectory.npz."""
+"""Snakemake script for rules render_candidate / render_screen: deterministic rollout -> rollout.mp4 + trajectory.npz."""
 
 from vidreward.logutil import stage_log
 from vidreward.stages import render_stage
@@ -11,4 +11,8 @@ with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
         video_out=snakemake.output.video,
         trajectory_out=snakemake.output.trajectory,
         expert_evidence=snakemake.input.evidence,
+        candidate=snakemake.params.candidate,
+        survivors=snakemake.input.get("survivors"),
+        screen_video=snakemake.input.get("screen_rollout"),
+        screen_trajectory=snakemake.input.get("screen_trajectory"),
     )

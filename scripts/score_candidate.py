@@ -18,4 +18,6 @@ with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
         critique_out=snakemake.output.critique,
         markdown_out=snakemake.output.markdown,
         critic_dir=snakemake.output.critic_dir,
+        survivors=snakemake.input.get("survivors"),
+        screen_score=snakemake.input.get("screen_score"),
     )

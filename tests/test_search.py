@@ -2,6 +2,8 @@
 candidates, successive halving, the selection with its best-so-far incumbent, and the history the
 next rewrite sees."""
 
+import json
+
 import pytest
 
 from vidreward.config import load_config, RunSettings, validate_config
@@ -11,7 +13,9 @@ from vidreward.reward.terms import read_terms
 from vidreward.rewriter.analytic import AnalyticRewriter
 from vidreward.rewriter.base import CandidateRecord, SearchHistory, TaskSpec, code_digest
 from vidreward.search import HalvingConfig, SearchConfig
-from vidreward.search.selection import history_of, score_record, search_markdown, select, survivors
+from vidreward.search.selection import (history_of, score_record, search_markdown, select,
+                                        stopped_after_screening, survivors)
+from vidreward.search.stages import reuse_screening
 
 TASK = TaskSpec("ant", "Move forward with repeated jumps like the person in the clip.")
 
@@ -166,6 +170,24 @@ def test_halving_keeps_the_best_share():
               for k, g in enumerate([0.9, 0.4, None, 0.6])]
     record = survivors(search, scores)
     assert record["keep"] == [1, 3] and record["stopped"] == [0, 2]
+
+
+def test_a_stopped_candidate_reuses_its_screening_artifacts_and_a_kept_one_does_not(tmp_path):
+    cut = tmp_path / "survivors.json"
+    cut.write_text(json.dumps({"keep": [1], "stopped": [0]}))
+    screen, final = tmp_path / "screen.mp4", tmp_path / "cand" / "rollout.mp4"
+    screen.write_bytes(b"screening rollout")
+    final.parent.mkdir()
+    assert not reuse_screening(str(cut), 1, "screening rollout", {screen: final})
+    assert not final.exists()
+    assert not reuse_screening(None, 0, "screening rollout", {screen: final})
+    assert reuse_screening(str(cut), 0, "screening rollout", {screen: final})
+    assert final.read_bytes() == b"screening rollout"
+    with pytest.raises(ConfigError, match="candidate 2 is neither kept nor stopped"):
+        stopped_after_screening(cut, 2)
+    cut.write_text("{not json")
+    with pytest.raises(ConfigError, match="survivors.json: cannot read successive-halving cut"):
+        stopped_after_screening(cut, 0)
 
 
 def test_k_model_samples_at_temperature_zero_fail_at_config_time():

@@ -82,9 +82,16 @@ def test_halving_continues_the_best_and_stops_the_rest(search_run):
     screen = {s["candidate"]: s["value"] for s in cut["screen"]}
     assert len(cut["keep"]) == 1 and len(cut["stopped"]) == 1
     assert max(screen[k] for k in cut["keep"]) <= min(screen[k] for k in cut["stopped"])
-    for k in cut["stopped"]:  # its screening run is its result
+    for k in cut["stopped"]:  # its screening run, rollout and score are its result, not redone
         cand = it / f"cand_{k}"
-        assert hash_path(cand / "policy.pth") == hash_path(cand / "screen" / "policy.pth")
+        for name in ("policy.pth", "rollout.mp4", "trajectory.npz", "score.json", "critique.json"):
+            assert hash_path(cand / name) == hash_path(cand / "screen" / name), name
+        assert _json(cand / "score.json")["rung"] == "screen"
+        for log in ("render_rollout", "score"):
+            text = (repo / "results" / RUN / "logs" / "iter_0" / f"cand_{k}" / f"{log}.log").read_text()
+            assert f"candidate {k} stopped after screening" in text, log
+    for k in cut["keep"]:  # measured on its own rollout after the full budget
+        assert _json(it / f"cand_{k}" / "score.json")["rung"] == "full"
     for k in cut["keep"]:  # trained on from the screening checkpoint to the full budget
         log = pd.read_csv(it / f"cand_{k}" / "train_log.csv")
         screen_log = pd.read_csv(it / f"cand_{k}" / "screen" / "train_log.csv")

@@ -77,6 +77,7 @@ def train_stage(
     rung (``rung="screen"``) trains ``screen_fraction`` of the budget; the final rung of a candidate
     that survived the cut (``survivors``) trains the rest from its screening checkpoint, and one
     that did not keeps its screening policy, log and events as its result."""
+    from vidreward.search.stages import reuse_screening
     from vidreward.train.ppo import train_policy
 
     cfg = settings.train_config(iteration, candidate)
@@ -87,12 +88,10 @@ def train_stage(
         if rung is not None:
             cfg = dataclasses.replace(cfg, total_env_steps=screen_steps)
         else:
-            screen = IterationPaths.in_dir(Path(policy_out).parent / SCREEN_DIR, "policy").parent
-            keep = json.loads(Path(survivors).read_text())["keep"]
-            if candidate not in keep:
-                for name, out in (("policy", policy_out), ("train_log", train_log_out), ("tb", tb_out)):
-                    atomic_copy(IterationPaths.in_dir(screen, name), out)
-                log.info("candidate %d stopped after screening: its screening run is its result", candidate)
+            screen = Path(policy_out).parent / SCREEN_DIR
+            if reuse_screening(survivors, candidate, "screening run", {
+                    IterationPaths.in_dir(screen, name): out
+                    for name, out in (("policy", policy_out), ("train_log", train_log_out), ("tb", tb_out))}):
                 return
             cfg = dataclasses.replace(cfg, total_env_steps=cfg.total_env_steps - screen_steps)
             init_checkpoint = str(IterationPaths.in_dir(screen, "policy"))
@@ -130,11 +129,23 @@ def render_stage(
     video_out: str,
     trajectory_out: str,
     expert_evidence: str | None = None,
-) -> dict:
+    candidate: int = 0,
+    survivors: str | None = None,
+    screen_video: str | None = None,
+    screen_trajectory: str | None = None,
+) -> dict | None:
+    """The deterministic rollout of a policy: video and trajectory. Under successive halving a
+    candidate stopped after screening (``survivors``) keeps its screening policy, so its screening
+    rollout (``screen_video``, ``screen_trajectory``: the same policy, seed and camera) is copied,
+    not rendered again (returns None then)."""
     from vidreward.config import rollout_seed
+    from vidreward.search.stages import reuse_screening
     from vidreward.sim import get_robot
     from vidreward.train.rollout import rollout_policy
 
+    if reuse_screening(survivors, candidate, "screening rollout",
+                     {screen_video: video_out, screen_trajectory: trajectory_out}):
+        return None
     camera = rollout_camera(expert_evidence)
     use_models(settings.robot_model)
     confine_process(write_dirs=sorted({Path(video_out).parent, Path(trajectory_out).parent}))

@@ -82,6 +82,15 @@ def survivors(search: SearchConfig, screen_scores: list[dict[str, Any]]) -> dict
     }
 
 
+def stopped_after_screening(survivors_path: str | Path, candidate: int) -> bool:
+    """Whether successive halving stopped ``candidate`` after screening (``survivors.json``): its
+    screening run, rollout and score are then its result."""
+    record = load_json(survivors_path, "successive-halving cut")
+    if candidate not in record.get("keep", []) and candidate not in record.get("stopped", []):
+        raise ConfigError(f"{survivors_path}: candidate {candidate} is neither kept nor stopped")
+    return candidate in record["stopped"]
+
+
 def select(search: SearchConfig, iteration: int, candidates: list[dict[str, Any]],
            incumbent: dict[str, Any] | None) -> dict[str, Any]:
     """The selection record of one iteration.
