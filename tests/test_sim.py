@@ -101,6 +101,34 @@ def test_all_state_fields_with_documented_shapes(name):
     sim.close()
 
 
+def test_the_gait_clock_runs_at_its_frequency_from_each_reset():
+    """The observation's last two values are sin and cos of 2 pi frac(clock_hz * episode_time),
+    each env's own time since reset; clock_hz 0 holds them at (0, 1)."""
+    sim = make_sim("ant", 2, seed=0, clock_hz=0.8)
+    dt = sim.robot.dt
+    actions = torch.zeros(2, sim.robot.action_dim)
+    for k in range(1, 8):
+        obs = sim.step(actions).obs
+        phase = 2 * np.pi * ((0.8 * k * dt) % 1.0)
+        np.testing.assert_allclose(obs[:, -2:].numpy(), [[np.sin(phase), np.cos(phase)]] * 2, atol=1e-5)
+    sim.reset_envs([1])
+    obs = sim.obs().numpy()
+    np.testing.assert_allclose(obs[1, -2:], [0.0, 1.0], atol=1e-6)  # env 1 restarts its clock
+    assert abs(obs[0, -2] - np.sin(2 * np.pi * ((0.8 * 7 * dt) % 1.0))) < 1e-5  # env 0 runs on
+    sim.close()
+    still = make_sim("ant", 1, seed=0)
+    for _ in range(5):
+        np.testing.assert_allclose(still.step(torch.zeros(1, still.robot.action_dim)).obs[0, -2:].numpy(),
+                                   [0.0, 1.0], atol=1e-6)
+    still.close()
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf"), True, "1"])
+def test_make_sim_rejects_a_bad_clock(bad):
+    with pytest.raises(ConfigError, match="clock_hz"):
+        make_sim("ant", 1, clock_hz=bad)
+
+
 # --------------------------------------------------------------------------- agreement with MuJoCo
 def _contact_normal_force(model, data, geom_id: int) -> float:
     total, force = 0.0, np.zeros(6)

@@ -308,6 +308,35 @@ def test_rollout_writes_contract_trajectory_and_video(ant_run, reward_file, tmp_
         assert np.array_equal(a[key], b[key]), key
 
 
+def test_the_policy_observes_the_gait_clock_of_its_reward_in_training_and_rollout(tmp_path, monkeypatch):
+    """The clock runs at the reward's gait_schedule frequency while the policy trains; the
+    checkpoint records it and the rollout replays the policy with the same clock."""
+    import vidreward.sim as sim_module
+    from vidreward.reward.terms import clock_frequency, render_reward_code
+
+    terms = {"gait_schedule": {"scale": 1.0, "frequency": 1.25, "duty": 0.6}, "alive": {}}
+    reward = tmp_path / "reward.py"
+    reward.write_text(render_reward_code(terms))
+    assert clock_frequency(reward.read_text()) == 1.25
+    assert clock_frequency(REWARD_CODE) == 0.0  # no TERMS: the clock stands still
+    with pytest.raises(RewardCodeError, match="hand.py: gait_schedule.frequency must be >= 0"):
+        clock_frequency(render_reward_code(terms).replace("1.25", "-2.0"), "hand.py")
+    made = []
+    real = sim_module.make_sim
+
+    def spy(*args, **kwargs):
+        made.append(kwargs.get("clock_hz"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sim_module, "make_sim", spy)
+    result = train_policy(reward, "ant", tiny_cfg(), tmp_path / "train")
+    ckpt = torch.load(result.policy_path, map_location="cpu", weights_only=False)
+    assert ckpt["vidreward"]["clock_hz"] == 1.25
+    made.clear()
+    rollout_policy(result.policy_path, reward, "ant", tmp_path / "rollout", steps=5, seed=0, render_size=32)
+    assert made == [1.25]
+
+
 def test_rollout_rejects_missing_policy_and_robot_mismatch(ant_run, reward_file, tmp_path):
     result, _ = ant_run
     with pytest.raises(ConfigError, match="missing.pth"):

@@ -34,8 +34,9 @@ parameters (units) and the value before ``scale``:
                       exp(-((pitch - tp)^2 + (roll - tr)^2) / sigma^2) from root_quat
 
 Reward code is stateless per step: the clock of ``gait_schedule`` is ``episode_time`` (each env's own
-time since reset), and the policy sees no clock, so it must keep the phase by its own rhythm from
-the reset on.
+time since reset). The policy observes the same clock (sin and cos of its phase, at the term's
+frequency; ``vidreward.reward.terms.clock_frequency``), so the scheduled rhythm is a function of what
+it sees.
 """
 
 from __future__ import annotations
@@ -241,8 +242,8 @@ JUMP_TERMS: tuple[TermSpec, ...] = (
         "stance window phase < duty (some foot down, force >= contact_threshold N), flight window "
         "after it (every foot off); reward agreement with the window, each window weighted to half "
         "of the period (0.5 / duty in stance, 0.5 / (1 - duty) in flight): standing still or a gait "
-        "at another frequency earns about 0.5, the scheduled gait 1. The policy sees no clock: it "
-        "keeps the phase by its own rhythm from the reset",
+        "at another frequency earns about 0.5, the scheduled gait 1. The policy observes this clock "
+        "(sin and cos of 2 pi phase at this frequency)",
         ("foot_contact_forces", "episode_time"),
         '''
     # gait_schedule: a clock phase = frac(frequency * episode_time); the stance window (phase < duty)

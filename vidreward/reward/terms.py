@@ -205,6 +205,25 @@ def read_terms(code: str) -> dict[str, dict[str, Any]] | None:
     return None
 
 
+CLOCK_TERM = "gait_schedule"
+"""The term whose ``frequency`` sets the gait clock the policy observes (``vidreward.sim.base``)."""
+
+
+def clock_frequency(code: str, origin: str = "reward code") -> float:
+    """The gait clock (Hz) the policy observes while it trains on, or replays, this reward code:
+    ``TERMS['gait_schedule']['frequency']`` of its module-level ``TERMS`` literal, read without
+    running the code; 0 (a clock standing still) when it declares no such term. An out-of-range
+    value raises :class:`RewardCodeError` naming ``origin``."""
+    terms = read_terms(code) or {}
+    value = terms.get(CLOCK_TERM, {}).get("frequency")
+    if value is None:
+        return 0.0
+    checked, reason = check_param(CLOCK_TERM, "frequency", value)
+    if reason is not None:
+        raise RewardCodeError(f"{origin}: {reason}", "terms")
+    return float(checked)
+
+
 def describe_library() -> str:
     """Text description of every term and its parameters (for prompts and environment context)."""
     lines = []

@@ -15,6 +15,9 @@ Semantics (what the trainer relies on):
 * ``terminated``: the robot fell (torso below ``min_torso_height``, upside down where the robot
   checks orientation) or the physics state became non-finite.
 * ``truncated``: the environment's step count since reset reached ``max_episode_steps``.
+* The observation ends with a gait clock, sin and cos of 2 pi phase with phase = frac(``clock_hz``
+  * episode_time), each env's own time since reset; ``clock_hz`` 0 (the default) holds it still.
+  A phase-based reward term (``gait_schedule``) is then a function of what the policy observes.
 """
 
 from __future__ import annotations
@@ -156,6 +159,7 @@ class BatchedSim:
         self._rng = np.random.default_rng(self.seed)
         self._cached_state: dict | None = None
         self._closed = False
+        self.clock_hz = 0.0  # the gait clock's frequency (Hz); see the module docstring
 
     def _set_initial_state(self) -> None:
         """The state every env starts from before reset noise (``_init_state``, ``_init_qpos``) and
@@ -327,7 +331,9 @@ class BatchedSim:
         qpos = self._state[:, self._qpos_sl]
         qvel = self._state[:, self._qvel_sl]
         feet = self._sens[:, self._touch_adr] / self._weight
-        obs = np.concatenate([qpos[:, 2:], qvel, feet], axis=1).astype(np.float32)
+        phase = 2.0 * np.pi * np.remainder(self.clock_hz * self._steps * self.robot.dt, 1.0)
+        clock = np.stack([np.sin(phase), np.cos(phase)], axis=1)
+        obs = np.concatenate([qpos[:, 2:], qvel, feet, clock], axis=1).astype(np.float32)
         np.nan_to_num(obs, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         return torch.from_numpy(obs)
 

@@ -13,6 +13,7 @@ continuous warm start instead (differences then are at the solver tolerance leve
 
 from __future__ import annotations
 
+import math
 import os
 
 import mujoco
@@ -139,17 +140,26 @@ def make_sim(
     seed: int = 0,
     max_episode_steps: int | None = None,
     backend: str = "auto",
+    clock_hz: float = 0.0,
     **kwargs,
 ) -> BatchedSim:
     """N environments of ``robot``; ``backend`` 'auto' (= 'rollout'), 'rollout' or 'python'.
+    ``clock_hz``: the frequency of the gait clock in the observation (0: it stands still).
 
     Extra keyword arguments go to the backend (``nthread`` for rollout, ``warmstart`` for python).
     The returned sim is already reset with ``seed``.
     """
+    if isinstance(clock_hz, bool) or not isinstance(clock_hz, (int, float)) or not (
+            math.isfinite(clock_hz) and clock_hz >= 0):
+        raise ConfigError(f"clock_hz={clock_hz!r}: the gait clock's frequency must be a finite "
+                          "number of Hz >= 0")
     spec = get_robot(robot)
     name = "rollout" if backend == "auto" else backend
     if name == "rollout":
-        return RolloutSim(spec, num_envs, seed, max_episode_steps, **kwargs)
-    if name == "python":
-        return PythonSim(spec, num_envs, seed, max_episode_steps, **kwargs)
-    raise ConfigError(f"unknown simulator backend {backend!r}; valid: auto, {', '.join(BACKENDS)}")
+        sim = RolloutSim(spec, num_envs, seed, max_episode_steps, **kwargs)
+    elif name == "python":
+        sim = PythonSim(spec, num_envs, seed, max_episode_steps, **kwargs)
+    else:
+        raise ConfigError(f"unknown simulator backend {backend!r}; valid: auto, {', '.join(BACKENDS)}")
+    sim.clock_hz = float(clock_hz)
+    return sim

@@ -139,6 +139,7 @@ def _vidreward_entry(robot: str, spec: Any, cfg: TrainConfig, reward_path: Path,
         "train_config": cfg.to_dict(),
         "reward_path": str(reward_path),
         "components": list(agent.vec_env.component_names or ()),
+        "clock_hz": float(agent.vec_env.sim.clock_hz),
         "warm_started_from": str(init_checkpoint) if init_checkpoint is not None else None,
     }
 
@@ -160,10 +161,14 @@ def _load_inputs(reward_path: Path, robot: str, cfg: TrainConfig,
 
 def _register_env(robot: str, cfg: TrainConfig, reward_fn: Any, reward_path: Path) -> str:
     """Register the training env factory with rl-games; returns its env name."""
+    from vidreward.reward.terms import clock_frequency
     from vidreward.sim import make_sim
 
+    clock_hz = clock_frequency(reward_path.read_text(), str(reward_path))  # the policy's gait clock
+
     def make_env() -> SimVecEnv:
-        sim = make_sim(robot, cfg.num_envs, seed=cfg.seed, max_episode_steps=cfg.max_episode_steps)
+        sim = make_sim(robot, cfg.num_envs, seed=cfg.seed, max_episode_steps=cfg.max_episode_steps,
+                       clock_hz=clock_hz)
         return SimVecEnv(sim, reward_fn, str(reward_path), return_window=cfg.return_window,
                          seed=cfg.seed)
 

@@ -75,7 +75,8 @@ def rollout_policy(policy_path: str | Path, reward_path: str | Path, robot: str,
         tmp_traj = staged.file(traj_path)
         tmp_video = staged.file(video_path)
         result = _replay_and_render(policy_path, reward_path, reward_fn, robot, spec, cfg, out_dir,
-                                    steps, seed, render_size, fps, tmp_traj, tmp_video, camera)
+                                    steps, seed, render_size, fps, tmp_traj, tmp_video, camera,
+                                    clock_hz=meta.get("clock_hz", 0.0))
         staged.commit()  # the video is published last
     result["trajectory"] = str(traj_path)
     result["video"] = str(video_path)
@@ -85,12 +86,13 @@ def rollout_policy(policy_path: str | Path, reward_path: str | Path, robot: str,
 def _replay_and_render(policy_path: Path, reward_path: Path, reward_fn: Any, robot: str, spec: Any,
                        cfg: TrainConfig, out_dir: Path, steps: int, seed: int, render_size: int,
                        fps: float | None, traj_out: Path, video_out: Path,
-                       camera: str = "tracking") -> dict[str, Any]:
-    """The rollout itself: the trajectory goes to ``traj_out``, the video to ``video_out``."""
+                       camera: str = "tracking", clock_hz: float = 0.0) -> dict[str, Any]:
+    """The rollout itself: the trajectory goes to ``traj_out``, the video to ``video_out``. The
+    policy observes the gait clock it trained with (``clock_hz``, from its checkpoint)."""
     from vidreward.sim import make_sim
     from vidreward.sim.render import render_video
 
-    sim = make_sim(robot, 1, seed=seed, max_episode_steps=cfg.max_episode_steps)
+    sim = make_sim(robot, 1, seed=seed, max_episode_steps=cfg.max_episode_steps, clock_hz=clock_hz)
     try:
         env = SimVecEnv(sim, reward_fn, str(reward_path), seed=seed)
         player = _make_player(policy_path, robot, cfg, seed, out_dir, env)

@@ -9,6 +9,7 @@ from typing import Callable
 import mujoco
 
 GRAVITY = 9.81
+CLOCK_DIMS = 2  # the gait clock at the end of the observation: sin and cos of its phase
 
 ANYMAL_MODELS = ("auto", "menagerie", "builtin")
 """``robot_model.anymal``: the MuJoCo Menagerie ANYmal C, the built-in ANYmal-C-class model, or
@@ -65,7 +66,8 @@ class RobotSpec:
     @property
     def obs_dim(self) -> int:
         # qpos without x, y (z + quat + D joints) + qvel (6 + D) + one contact value per foot
-        return (1 + 4 + self.num_dofs) + (6 + self.num_dofs) + self.num_feet
+        # + the gait clock (sin, cos)
+        return (1 + 4 + self.num_dofs) + (6 + self.num_dofs) + self.num_feet + CLOCK_DIMS
 
     def model(self, models: RobotModelConfig | None = None) -> mujoco.MjModel:
         """The compiled model (compiled once per process and ``models``; treat it as read-only).
@@ -106,7 +108,10 @@ class RobotSpec:
             "jumping and flight phases are allowed. Episodes are also truncated at the step limit.",
             f"Observation given to the policy ({self.obs_dim} values): torso z, torso quaternion, "
             "joint positions, torso linear velocity (world) and angular velocity (local), joint "
-            "velocities, and foot normal contact forces divided by the robot's weight.",
+            "velocities, foot normal contact forces divided by the robot's weight, and a gait "
+            "clock: sin and cos of 2 pi frac(f * episode_time), where f is the reward's "
+            "TERMS['gait_schedule']['frequency'] in Hz (0, a clock standing still, when the reward "
+            "code declares no such term).",
             "The simulator computes no reward: the reward function receives the named state tensors.",
         ]
         if self.notes:
