@@ -296,4 +296,7 @@ def test_cli_rate_serves_until_interrupted(page, tmp_path):
         assert _request(None, "GET", "/index.html", address=(host, int(port)))[0] == 200
     finally:
         proc.send_signal(signal.SIGINT)  # Ctrl-C
-    assert proc.wait(timeout=20) == 0
+    # communicate drains both pipes while it waits (a full pipe would block the server's writes);
+    # 60 s: the bound of a loaded 2-core CI machine, where the exit once took longer than 20 s
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
