@@ -103,7 +103,8 @@ def candidate_train_inputs(wildcards):
 
 def _screening_inputs(wildcards, names):
     """Under successive halving, the cut and the screening run's ``names`` (a candidate stopped
-    after screening takes them as its own); nothing without halving."""
+    after screening takes them as its own: the stage finds them in its screen/ directory, they are
+    declared so that the job waits for them); nothing without halving."""
     if not halving_of(wildcards):
         return {}
     it = iteration_paths(wildcards)

@@ -13,6 +13,4 @@ with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
         expert_evidence=snakemake.input.evidence,
         candidate=snakemake.params.candidate,
         survivors=snakemake.input.get("survivors"),
-        screen_video=snakemake.input.get("screen_rollout"),
-        screen_trajectory=snakemake.input.get("screen_trajectory"),
     )

@@ -19,5 +19,4 @@ with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
         markdown_out=snakemake.output.markdown,
         critic_dir=snakemake.output.critic_dir,
         survivors=snakemake.input.get("survivors"),
-        screen_score=snakemake.input.get("screen_score"),
     )

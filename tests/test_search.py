@@ -175,13 +175,13 @@ def test_halving_keeps_the_best_share():
 def test_a_stopped_candidate_reuses_its_screening_artifacts_and_a_kept_one_does_not(tmp_path):
     cut = tmp_path / "survivors.json"
     cut.write_text(json.dumps({"keep": [1], "stopped": [0]}))
-    screen, final = tmp_path / "screen.mp4", tmp_path / "cand" / "rollout.mp4"
-    screen.write_bytes(b"screening rollout")
-    final.parent.mkdir()
-    assert not reuse_screening(str(cut), 1, "screening rollout", {screen: final})
+    final = tmp_path / "cand_0" / "rollout.mp4"
+    (final.parent / "screen").mkdir(parents=True)
+    (final.parent / "screen" / "rollout.mp4").write_bytes(b"screening rollout")
+    assert not reuse_screening(str(cut), 1, "screening rollout", {"rollout": final})
     assert not final.exists()
-    assert not reuse_screening(None, 0, "screening rollout", {screen: final})
-    assert reuse_screening(str(cut), 0, "screening rollout", {screen: final})
+    assert not reuse_screening(None, 0, "screening rollout", {"rollout": final})
+    assert reuse_screening(str(cut), 0, "screening rollout", {"rollout": final})
     assert final.read_bytes() == b"screening rollout"
     with pytest.raises(ConfigError, match="candidate 2 is neither kept nor stopped"):
         stopped_after_screening(cut, 2)

@@ -88,11 +88,10 @@ def train_stage(
         if rung is not None:
             cfg = dataclasses.replace(cfg, total_env_steps=screen_steps)
         else:
-            screen = Path(policy_out).parent / SCREEN_DIR
-            if reuse_screening(survivors, candidate, "screening run", {
-                    IterationPaths.in_dir(screen, name): out
-                    for name, out in (("policy", policy_out), ("train_log", train_log_out), ("tb", tb_out))}):
+            if reuse_screening(survivors, candidate, "screening run",
+                               {"policy": policy_out, "train_log": train_log_out, "tb": tb_out}):
                 return
+            screen = Path(policy_out).parent / SCREEN_DIR
             cfg = dataclasses.replace(cfg, total_env_steps=cfg.total_env_steps - screen_steps)
             init_checkpoint = str(IterationPaths.in_dir(screen, "policy"))
     use_models(settings.robot_model)
@@ -131,20 +130,17 @@ def render_stage(
     expert_evidence: str | None = None,
     candidate: int = 0,
     survivors: str | None = None,
-    screen_video: str | None = None,
-    screen_trajectory: str | None = None,
 ) -> dict | None:
     """The deterministic rollout of a policy: video and trajectory. Under successive halving a
     candidate stopped after screening (``survivors``) keeps its screening policy, so its screening
-    rollout (``screen_video``, ``screen_trajectory``: the same policy, seed and camera) is copied,
-    not rendered again (returns None then)."""
+    rollout (the same policy, seed and camera) is copied, not rendered again (returns None then)."""
     from vidreward.config import rollout_seed
     from vidreward.search.stages import reuse_screening
     from vidreward.sim import get_robot
     from vidreward.train.rollout import rollout_policy
 
     if reuse_screening(survivors, candidate, "screening rollout",
-                     {screen_video: video_out, screen_trajectory: trajectory_out}):
+                       {"rollout": video_out, "trajectory": trajectory_out}):
         return None
     camera = rollout_camera(expert_evidence)
     use_models(settings.robot_model)

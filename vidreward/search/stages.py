@@ -13,7 +13,7 @@ from vidreward.config import RunSettings
 from vidreward.critic.base import Critique, CritiqueInput
 from vidreward.errors import CritiqueError
 from vidreward.fsutil import atomic_copy
-from vidreward.layout import SELECTED, IterationPaths
+from vidreward.layout import SCREEN_DIR, SELECTED, IterationPaths
 from vidreward.reflection import training_statistics
 from vidreward.reward.env_context import environment_context
 from vidreward.reward.loader import reward_digest
@@ -107,14 +107,15 @@ def imitation_of(critique, inp: CritiqueInput, truth: str | None) -> tuple[float
 
 
 def reuse_screening(survivors: str | None, candidate: int, what: str,
-                    copies: dict[str | Path, str | Path]) -> bool:
+                    outputs: dict[str, str | Path]) -> bool:
     """Under successive halving, a candidate stopped after screening (``survivors``) takes its
-    screening rung's artifacts as its own: each ``copies`` source is copied to its destination.
+    screening rung's artifacts as its own: ``outputs`` maps layout names to the candidate's files,
+    and the screening run's file of each name (``<candidate dir>/screen/``) is copied onto it.
     Returns whether it was stopped (None ``survivors``: no halving, nothing copied)."""
     if survivors is None or not sel.stopped_after_screening(survivors, candidate):
         return False
-    for src, dest in copies.items():
-        atomic_copy(src, dest)
+    for name, out in outputs.items():
+        atomic_copy(IterationPaths.in_dir(Path(out).parent / SCREEN_DIR, name), out)
     log.info("candidate %d stopped after screening: its %s is its result", candidate, what)
     return True
 
@@ -122,22 +123,18 @@ def reuse_screening(survivors: str | None, candidate: int, what: str,
 def score_stage(settings: RunSettings, candidate: int, expert_clip: str, rollout_video: str,
                 trajectory: str, reward_path: str, train_log: str, score_out: str,
                 critique_out: str, markdown_out: str, critic_dir: str, rung: str | None = None,
-                truth: str | None = None, survivors: str | None = None,
-                screen_score: str | None = None) -> dict:
+                truth: str | None = None, survivors: str | None = None) -> dict:
     """Measure one candidate's rollout: its critique (kept for the iteration's critique when it
     wins) and ``score.json`` with the selection objective. Under successive halving a candidate
-    stopped after screening (``survivors``) has its screening rollout, so its screening score
-    (``screen_score``, with the critique and critic directory beside it) is copied, not measured
-    again; its ``rung`` stays ``screen``: it trained the screening budget only."""
+    stopped after screening (``survivors``) has its screening rollout, so its screening score,
+    critique and critic directory are copied, not measured again; its ``rung`` stays ``screen``:
+    it trained the screening budget only."""
     import pandas as pd
 
-    if survivors is not None:
-        screen = Path(screen_score).parent
-        copies = {screen_score: score_out}
-        copies.update({IterationPaths.in_dir(screen, name): out for name, out in (
-            ("critique", critique_out), ("critique_md", markdown_out), ("critic_dir", critic_dir))})
-        if reuse_screening(survivors, candidate, "screening score", copies):
-            return sel.load_json(score_out, "candidate score")
+    if reuse_screening(survivors, candidate, "screening score", {
+            "score": score_out, "critique": critique_out, "critique_md": markdown_out,
+            "critic_dir": critic_dir}):
+        return sel.load_json(score_out, "candidate score")
     Path(critic_dir).mkdir(parents=True, exist_ok=True)
     use_models(settings.robot_model)
     inp = CritiqueInput(
