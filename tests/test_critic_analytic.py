@@ -256,8 +256,9 @@ def test_no_gait_schedule_when_the_frequency_matches_or_the_expert_never_flies(t
     e = descriptors_from_clip(clip)
     assert e["airborne_fraction"] < 0.02
     traj = matching_traj(tmp_path / "flying.npz", e, air_frac=0.4, amp_m=0.05, hz=1.0)
-    c = run_critic(tmp_path, clip, traj, terms_code("forward_velocity", "takeoff", "flight", "gait_schedule"))
-    assert {"takeoff", "flight", "gait_schedule"} <= set(items(c, "remove"))
+    c = run_critic(tmp_path, clip, traj, terms_code("forward_velocity", "takeoff", "flight", "gait_schedule",
+                                                    "bounce_clock"))
+    assert {"takeoff", "flight", "gait_schedule", "bounce_clock"} <= set(items(c, "remove"))
 
 
 def test_components_from_train_log_and_dominant_alive_removed(tmp_path, bouncing_clip, expert):

@@ -31,6 +31,7 @@ VOCABULARY = {
     "takeoff": {"scale", "target_vz", "contact_threshold"},
     "flight": {"scale", "flight_time", "contact_threshold"},
     "gait_schedule": {"scale", "frequency", "duty", "contact_threshold"},
+    "bounce_clock": {"scale", "amplitude", "frequency", "sigma_v", "sigma_z"},
     "heading_velocity": {"scale", "heading", "target_speed", "sigma"},
     "lateral_velocity": {"scale", "heading", "target_speed"},
     "yaw_rate": {"scale", "target_rate", "sigma"},
@@ -103,6 +104,33 @@ def test_every_term_runs_and_reports_its_scaled_component():
     assert (components["action_cost"] <= 0).all() and (components["lateral_drift"] <= 0).all()
     # airborne: env 1 of the sample batch has no foot contact -> +(1 - 0.3) * 0.2
     assert components["airborne"][1].item() == pytest.approx(0.2 * 0.7)
+
+
+def test_bounce_clock_pays_for_the_clocked_height_and_speed_only():
+    import math
+
+    from vidreward.reward.terms import clock_frequency
+
+    terms = {"bounce_clock": {"scale": 1.0, "amplitude": 0.1, "frequency": 2.0, "sigma_v": 0.5,
+                              "sigma_z": 0.05}}
+    code = render_reward_code(terms)
+    validate_reward_code(code, "ant")
+    assert clock_frequency(code) == 2.0  # the policy observes this term's clock
+    fn = load_reward_source(code, origin="bounce_clock.py")
+    state = sample_state("ant", num_envs=4, seed=3)
+    h = float(state["standing_height"])
+    w = 2.0 * math.pi * 2.0
+    # t = 0.125 s is the top of the reference (sin = 1, vz_ref = 0); t = 0 its rising middle
+    state["episode_time"] = torch.tensor([0.125, 0.125, 0.0, 0.0])
+    state["root_pos"] = torch.tensor([[0.0, 0.0, h + 0.1], [0.0, 0.0, h], [0.0, 0.0, h], [0.0, 0.0, h]])
+    state["root_linvel"] = torch.tensor([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.1 * w],
+                                         [0.0, 0.0, -0.1 * w]])
+    _, c = fn(state)
+    got = c["bounce_clock"].tolist()
+    assert got[0] == pytest.approx(1.0, abs=1e-5)  # on the reference: full pay
+    assert got[1] == pytest.approx(0.5 + 0.5 * math.exp(-4.0), abs=1e-5)  # right speed, 0.1 m low
+    assert got[2] == pytest.approx(1.0, abs=1e-5)  # rising through standing height on time
+    assert got[3] == pytest.approx(0.5 + 0.5 * math.exp(-((2 * 0.1 * w / 0.5) ** 2)), abs=1e-5)  # falling
 
 
 def test_jump_direction_and_posture_terms_reward_what_they_name():

@@ -313,6 +313,7 @@ def test_the_policy_observes_the_gait_clock_of_its_reward_in_training_and_rollou
     checkpoint records it and the rollout replays the policy with the same clock."""
     import vidreward.sim as sim_module
     from vidreward.reward.terms import clock_frequency, render_reward_code
+    from vidreward.reward.validate import static_checks
 
     terms = {"gait_schedule": {"scale": 1.0, "frequency": 1.25, "duty": 0.6}, "alive": {}}
     reward = tmp_path / "reward.py"
@@ -321,6 +322,13 @@ def test_the_policy_observes_the_gait_clock_of_its_reward_in_training_and_rollou
     assert clock_frequency(REWARD_CODE) == 0.0  # no TERMS: the clock stands still
     with pytest.raises(RewardCodeError, match="hand.py: gait_schedule.frequency must be >= 0"):
         clock_frequency(render_reward_code(terms).replace("1.25", "-2.0"), "hand.py")
+    both = {**terms, "bounce_clock": {"frequency": 1.25}}
+    assert clock_frequency(render_reward_code(both)) == 1.25  # the clocked terms share the clock
+    both["bounce_clock"]["frequency"] = 2.0
+    with pytest.raises(RewardCodeError, match="two.py: the clocked terms disagree .*bounce_clock.frequency = 2 Hz"):
+        clock_frequency(render_reward_code(both), "two.py")
+    with pytest.raises(RewardCodeError, match="two.py: the clocked terms disagree"):  # validation refuses it too
+        static_checks(render_reward_code(both), "two.py")
     made = []
     real = sim_module.make_sim
 

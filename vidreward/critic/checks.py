@@ -18,7 +18,9 @@ Each check adds problems and the four-part changes with concrete numbers and mac
 | ``upright``, ``alive``, ``action_cost``, ``lateral_drift`` | none |
 
 The library's ``heading_velocity``, ``lateral_velocity``, ``yaw_rate`` and ``posture`` are not asked
-for: the side-view descriptors measure no heading, turning or torso pitch.
+for: the side-view descriptors measure no heading, turning or torso pitch. Nor is ``bounce_clock``
+yet (a reward that has it, from a model rewriter or a user, is kept, tuned and removed like the
+others): asking for it changes the default run, which has not been measured with it.
 
 Items are emitted only for meaningful differences (thresholds below, in descriptor units):
 
@@ -37,9 +39,9 @@ Items are emitted only for meaningful differences (thresholds below, in descript
   lengths/s.
 
 ``rewrite`` = change a component the reward already has; ``new`` = add a missing one;
-``remove`` = a present component that works against the clip: ``vertical_bounce`` when the expert
-barely bounces, ``airborne``, ``flight``, ``takeoff`` and ``gait_schedule`` when the expert never
-leaves the ground (``airborne``, ``flight`` and ``takeoff`` also when the robot already flies more
+``remove`` = a present component that works against the clip: ``vertical_bounce`` and
+``bounce_clock`` when the expert barely bounces, ``airborne``, ``flight``, ``takeoff``,
+``gait_schedule`` and ``bounce_clock`` when the expert never leaves the ground (``airborne``, ``flight`` and ``takeoff`` also when the robot already flies more
 than the expert), ``height`` (a fixed torso
 height) when the expert bounces by at least ``BIG_BOUNCE``, ``alive`` when the expert is airborne at
 least ``BIG_AIRBORNE`` of the time, the robot too little, and ``alive`` dominates the reward (more
@@ -163,8 +165,9 @@ def _check_bounce(c: Comparison) -> None:
             f"The robot's torso bounces {r['bounce_amplitude']:.3f} body lengths at "
             f"{r['bounce_frequency']:.2f} Hz; the expert's barely moves vertically "
             f"({e['bounce_amplitude']:.3f}).", "vertical_bounce")
-        c.remove("vertical_bounce", f"The expert does not bounce (amplitude {e['bounce_amplitude']:.3f} body "
-                 "lengths); a bounce reference drives motion the clip does not show.")
+        for name in ("vertical_bounce", "bounce_clock"):
+            c.remove(name, f"The expert does not bounce (amplitude {e['bounce_amplitude']:.3f} body "
+                     "lengths); a bounce reference drives motion the clip does not show.")
 
 
 def _check_bounce_matches(c: Comparison) -> None:
@@ -208,7 +211,7 @@ def _check_airborne(c: Comparison) -> None:
         f"The robot is airborne {r['airborne_fraction']:.0%} of the time (no foot contact); the "
         f"expert {e['airborne_fraction']:.0%}.", "airborne")
     if e["airborne_fraction"] < 0.02:
-        for name in ("airborne", "flight", "takeoff", "gait_schedule"):
+        for name in ("airborne", "flight", "takeoff", "gait_schedule", "bounce_clock"):
             c.remove(name, "The expert never leaves the ground; rewarding flight works against the clip.")
     elif d_air < 0:
         c.put("airborne",

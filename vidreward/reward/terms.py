@@ -20,7 +20,8 @@ live in :mod:`vidreward.reward.term_templates` (each term, its parameters and wh
 ``forward_velocity``, ``vertical_bounce``, ``airborne``, ``ground_contact``, ``height``,
 ``upright``, ``alive``, ``action_cost``, ``lateral_drift``; for jumps ``takeoff`` (upward push
 while the feet are loaded), ``flight`` (all feet off with the torso above standing height) and
-``gait_schedule`` (a clocked stance/flight contact schedule: frequency, duty); for direction and
+``gait_schedule`` (a clocked stance/flight contact schedule: frequency, duty) and ``bounce_clock``
+(a clocked vertical height and speed reference: amplitude, frequency); for direction and
 orientation ``heading_velocity``, ``lateral_velocity`` (across a heading), ``yaw_rate`` and
 ``posture`` (pitch and roll). Cost terms (``action_cost``, ``lateral_drift``,
 ``lateral_velocity``) are negative by construction; every ``scale`` is a non-negative weight.
@@ -58,6 +59,8 @@ _BOUNDS: dict[str, tuple[float, bool, float]] = {
     "target_speed": (-math.inf, True, math.inf),
     "target_vz": (0.0, False, math.inf),
     "flight_time": (0.0, False, math.inf),
+    "sigma_v": (0.0, False, math.inf),
+    "sigma_z": (0.0, False, math.inf),
     "duty": (0.0, True, 1.0),
     "heading": (-2.0 * math.pi, True, 2.0 * math.pi),
     "target_rate": (-math.inf, True, math.inf),
@@ -205,23 +208,31 @@ def read_terms(code: str) -> dict[str, dict[str, Any]] | None:
     return None
 
 
-CLOCK_TERM = "gait_schedule"
-"""The term whose ``frequency`` sets the gait clock the policy observes (``vidreward.sim.base``)."""
+CLOCK_TERMS = ("gait_schedule", "bounce_clock")
+"""The clocked terms: their ``frequency`` sets the gait clock the policy observes (``vidreward.sim.base``)."""
 
 
 def clock_frequency(code: str, origin: str = "reward code") -> float:
     """The gait clock (Hz) the policy observes while it trains on, or replays, this reward code:
-    ``TERMS['gait_schedule']['frequency']`` of its module-level ``TERMS`` literal, read without
-    running the code; 0 (a clock standing still) when it declares no such term. An out-of-range
-    value raises :class:`RewardCodeError` naming ``origin``."""
+    the ``frequency`` of the clocked terms (:data:`CLOCK_TERMS`) in its module-level ``TERMS``
+    literal, read without running the code; 0 (a clock standing still) when it declares none. An
+    out-of-range value, or two clocked terms at different frequencies (the policy sees one clock),
+    raises :class:`RewardCodeError` naming ``origin``."""
     terms = read_terms(code) or {}
-    value = terms.get(CLOCK_TERM, {}).get("frequency")
-    if value is None:
-        return 0.0
-    checked, reason = check_param(CLOCK_TERM, "frequency", value)
-    if reason is not None:
-        raise RewardCodeError(f"{origin}: {reason}", "terms")
-    return float(checked)
+    found: dict[str, float] = {}
+    for name in CLOCK_TERMS:
+        value = terms.get(name, {}).get("frequency")
+        if value is None:
+            continue
+        checked, reason = check_param(name, "frequency", value)
+        if reason is not None:
+            raise RewardCodeError(f"{origin}: {reason}", "terms")
+        found[name] = float(checked)
+    if len(set(found.values())) > 1:
+        listed = ", ".join(f"{name}.frequency = {hz:g} Hz" for name, hz in found.items())
+        raise RewardCodeError(f"{origin}: the clocked terms disagree ({listed}); the policy observes "
+                              "one clock, so give them the same frequency", "terms")
+    return next(iter(found.values()), 0.0)
 
 
 def describe_library() -> str:

@@ -40,6 +40,7 @@ from vidreward.reward.loader import reward_digest
 from vidreward.reward.restricted import compile_reward
 from vidreward.reward.sample_state import RobotDims, robot_dims
 from vidreward.reward.sandbox import run_in_sandbox
+from vidreward.reward.terms import clock_frequency
 from vidreward.sim.fields import STATE_FIELD_NAMES
 
 REWARD_FUNCTION = "compute_reward"
@@ -289,6 +290,7 @@ def static_checks(code: str, origin: str = "<reward>") -> StaticResult:
         line = getattr(exc, "lineno", None)
         raise _fail(origin, "compile", (f"line {line}: " if line else "") + f"{type(exc).__name__}: {exc}") from exc
     compile_reward(code, origin)  # RewardCodeError 'restricted'
+    clock_frequency(code, origin)  # RewardCodeError 'terms': clocked terms out of range or disagreeing
     return StaticResult(tree=tree, params=params, checks=list(STATIC_CHECKS))
 
 

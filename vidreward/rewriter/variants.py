@@ -41,9 +41,9 @@ Terms = dict[str, dict[str, Any]]
 
 DESCRIPTOR_TERMS = {
     # descriptor -> reward terms that act on it, the most direct first
-    "airborne_fraction": ("takeoff", "flight", "airborne", "gait_schedule", "ground_contact"),
-    "bounce_frequency": ("gait_schedule", "vertical_bounce"),
-    "bounce_amplitude": ("vertical_bounce", "takeoff", "flight"),
+    "airborne_fraction": ("takeoff", "flight", "airborne", "bounce_clock", "gait_schedule", "ground_contact"),
+    "bounce_frequency": ("bounce_clock", "gait_schedule", "vertical_bounce"),
+    "bounce_amplitude": ("bounce_clock", "vertical_bounce", "takeoff", "flight"),
     "speed": ("forward_velocity", "heading_velocity"),
     "height_ratio": ("height", "posture"),
 }
@@ -52,6 +52,7 @@ TARGET_PARAMS = {
     "forward_velocity": ("target_speed",),
     "heading_velocity": ("target_speed",),
     "vertical_bounce": ("amplitude",),
+    "bounce_clock": ("amplitude",),
     "airborne": ("target_fraction",),
     "takeoff": ("target_vz",),
     "flight": ("flight_time",),

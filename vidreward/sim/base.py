@@ -17,7 +17,7 @@ Semantics (what the trainer relies on):
 * ``truncated``: the environment's step count since reset reached ``max_episode_steps``.
 * The observation ends with a gait clock, sin and cos of 2 pi phase with phase = frac(``clock_hz``
   * episode_time), each env's own time since reset; ``clock_hz`` 0 (the default) holds it still.
-  A phase-based reward term (``gait_schedule``) is then a function of what the policy observes.
+  A phase-based reward term (``gait_schedule``, ``bounce_clock``) is then a function of what the policy observes.
 """
 
 from __future__ import annotations

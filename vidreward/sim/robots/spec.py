@@ -110,8 +110,9 @@ class RobotSpec:
             "joint positions, torso linear velocity (world) and angular velocity (local), joint "
             "velocities, foot normal contact forces divided by the robot's weight, and a gait "
             "clock: sin and cos of 2 pi frac(f * episode_time), where f is the reward's "
-            "TERMS['gait_schedule']['frequency'] in Hz (0, a clock standing still, when the reward "
-            "code declares no such term).",
+            "frequency in Hz of the reward's clocked terms, TERMS['gait_schedule'] and "
+            "TERMS['bounce_clock'] (they must agree; 0, a clock standing still, when the reward "
+            "code declares neither).",
             "The simulator computes no reward: the reward function receives the named state tensors.",
         ]
         if self.notes:
