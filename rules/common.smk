@@ -7,6 +7,7 @@ from vidreward.layout import (
     DOWNLOAD_CACHE_DIR,
     RECORDED,
     SCREEN_DIR,
+    SCREEN_RECORDED,
     SELECTED,
     SUITE_FILES,
     ClipPaths,
@@ -160,6 +161,13 @@ def selection_inputs(wildcards):
         "incumbent": incumbent_selection(wildcards),
     }
     inputs["scores"] = [str(it.cand(k).path("score")) for k in candidates_of(wildcards)]
+    if halving_of(wildcards):
+        # a candidate's screening checkpoint competes when it measured better than its full run
+        inputs["screen_scores"] = screen_scores(wildcards)
+        for name in (n for n in SELECTED if n in SCREEN_RECORDED):
+            inputs[f"screen_{name}"] = [
+                str(it.cand(k, SCREEN_DIR).path(name)) for k in candidates_of(wildcards)
+            ]
     for name in SELECTED:
         inputs[f"cand_{name}"] = [
             str(it.cand(k).path(name)) for k in candidates_of(wildcards)
@@ -179,6 +187,8 @@ def critique_inputs(wildcards):
     inputs["clip"] = run_clip_video(wildcards)
     inputs["feedback"] = human_feedback(wildcards)
     sources = [it.cand(k) for k in candidates_of(wildcards)]
+    if halving_of(wildcards):
+        sources += [it.cand(k, SCREEN_DIR) for k in candidates_of(wildcards)]
     if int(wildcards.i) > 0:
         sources.append(it.previous)
     # each measured critique's critic/ directory comes with it (same job) and is copied by the

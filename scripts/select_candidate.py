@@ -12,6 +12,7 @@ with stage_log(snakemake.log[0]):  # noqa: F821
         iteration=snakemake.params.iteration,  # noqa: F821
         proposals=snakemake.input.proposals,  # noqa: F821
         scores=list(snakemake.input.scores),  # noqa: F821
+        screen_scores=list(snakemake.input.get("screen_scores", [])) or None,  # noqa: F821
         incumbent_selection=snakemake.input.incumbent[0] if snakemake.input.incumbent else None,  # noqa: F821
         selection_out=out.selection,
         outputs={name: out[name] for name in SELECTED},

@@ -3,6 +3,7 @@ candidates, successive halving, the selection with its best-so-far incumbent, an
 next rewrite sees."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -202,3 +203,62 @@ def test_k_model_samples_at_temperature_zero_fail_at_config_time():
     run["rewriter"]["temperature"] = 0.8
     validate_config(cfg)
     assert RunSettings.from_config(cfg, "ant_quick").search.candidates == 2
+
+
+def test_a_survivors_better_screening_checkpoint_is_the_candidate():
+    """Successive halving trains a survivor on from its screening checkpoint; when the longer run
+    measures worse, the screening checkpoint (the same reward) is what the selection takes, and the
+    record says so. A stopped candidate, or a full run that measured better, is left as it is."""
+    search = SearchConfig(candidates=3, halving=HalvingConfig(keep=0.67))
+    screened = {0: 0.4, 1: 0.6, 2: 0.9}
+    cands = [dict(_cand(k, g, search=search), screen_score=score_record(search, k, screened[k], 0.0,
+                                                                        "analytic", rung="screen"))
+             for k, g in ((0, 1.2), (1, 0.5), (2, 0.9))]
+    cands[2]["score"] = dict(cands[2]["screen_score"])  # stopped after screening: its screening score
+    record = select(search, 0, cands, None)
+    assert record["winner"]["candidate"] == 0 and record["winner"]["dir"] == "iter/cand_0/screen"
+    assert record["best_value"] == 0.4
+    rows = {r["candidate"]: r for r in record["candidates"]}
+    assert rows[0]["rung"] == "screen" and rows[0]["full_value"] == 1.2 and rows[0]["value"] == 0.4
+    assert "full_value" not in rows[1] and rows[1]["value"] == 0.5  # its full run was better
+    assert "full_value" not in rows[2]
+    assert "cand_0's screening checkpoint (0.400) measured better than its full training (1.200)" in record["why"]
+    assert "screen checkpoint (full training 1.200)" in search_markdown(record)
+    off = SearchConfig(candidates=3, halving=HalvingConfig(keep=0.67, best_checkpoint=False))
+    plain = select(off, 0, cands, None)
+    assert plain["winner"]["candidate"] == 1 and plain["winner"]["dir"] == "iter/cand_1"
+
+
+def test_select_stage_takes_a_screening_checkpoints_run_and_the_candidates_reward(tmp_path, monkeypatch):
+    """The iteration's files come from the winner: its screening run's policy, log, rollout and
+    trajectory, and the reward and validation of the candidate itself (the screening run has none)."""
+    from types import SimpleNamespace
+
+    from vidreward.layout import SCREEN_DIR, SELECTED, IterationPaths
+    from vidreward.search.stages import select_stage
+
+    monkeypatch.chdir(tmp_path)
+    search = SearchConfig(candidates=2, halving=HalvingConfig(keep=1.0))
+    it = IterationPaths("run", 0)
+    it.dir.mkdir(parents=True)
+    it.path("proposals").write_text(json.dumps({"candidates": [
+        {"candidate": k, "label": f"edit {k}", "digest": f"d{k}"} for k in (0, 1)]}))
+    scores, screens = [], []
+    for k, (full, screen) in enumerate(((0.9, 0.3), (0.5, 0.6))):
+        for rung, value in ((None, full), (SCREEN_DIR, screen)):
+            paths = it.cand(k, rung) if rung else it.cand(k)
+            paths.dir.mkdir(parents=True, exist_ok=True)
+            for name in SELECTED:
+                paths.path(name).write_text(f"{name} of cand_{k} {rung or 'full'}")
+            paths.path("score").write_text(json.dumps(score_record(search, k, value, 0.0, "analytic", rung=rung)))
+        scores.append(str(it.cand(k).path("score")))
+        screens.append(str(it.cand(k, SCREEN_DIR).path("score")))
+    outputs = {name: str(tmp_path / "out" / it.path(name).name) for name in SELECTED}
+    (tmp_path / "out").mkdir()
+    record = select_stage(SimpleNamespace(search=search), "run", 0, str(it.path("proposals")), scores,
+                          str(tmp_path / "out" / "selection.json"), outputs, screen_scores=screens)
+    assert record["winner"]["candidate"] == 0 and record["best_value"] == 0.3
+    got = {name: Path(p).read_text() for name, p in outputs.items()}
+    assert got["policy"] == "policy of cand_0 screen" and got["rollout"] == "rollout of cand_0 screen"
+    assert got["train_log"] == "train_log of cand_0 screen"
+    assert got["reward"] == "reward of cand_0 full" and got["validation"] == "validation of cand_0 full"

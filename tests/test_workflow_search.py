@@ -113,8 +113,20 @@ def test_selection_copies_the_winner_and_the_best_gap_never_rises(search_run):
         assert record["best_value"] == pytest.approx(min(values + ([record["incumbent"]["value"]]
                                                                     if record["incumbent"] else [])))
         source = repo / winner["dir"]
-        for name in ("reward.py", "policy.pth", "rollout.mp4", "trajectory.npz"):
+        for name in ("policy.pth", "rollout.mp4", "trajectory.npz"):
             assert hash_path(run / f"iter_{i}" / name) == hash_path(source / name), name
+        # a winning screening checkpoint (its screen/ directory) has its candidate's reward
+        reward_dir = source.parent if source.name == "screen" else source
+        assert hash_path(run / f"iter_{i}" / "reward.py") == hash_path(reward_dir / "reward.py")
+        cut = _json(run / f"iter_{i}" / "survivors.json")
+        screened = {s["candidate"]: s["value"] for s in cut["screen"]}
+        for row in record["candidates"]:  # each candidate competes with its better measured policy
+            if "full_value" in row:  # a survivor whose screening measured better than its full run
+                assert row["candidate"] in cut["keep"] and row["rung"] == "screen"
+                assert row["value"] == pytest.approx(screened[row["candidate"]])
+                assert row["value"] < row["full_value"]
+            elif row["candidate"] in cut["keep"]:
+                assert row["rung"] == "full" and row["value"] <= screened[row["candidate"]]
         critique = _json(run / f"iter_{i}" / "critique.json")
         assert critique["search"]["winner"] == winner
         assert critique["gap"] == pytest.approx(record["best_value"])

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from vidreward.layout import STORYBOARD, IterationPaths
+from vidreward.layout import SCREEN_DIR, STORYBOARD, IterationPaths
 from vidreward.report.markup import (
     code_html,
     css,
@@ -96,7 +96,9 @@ def _candidates(iter_dir: Path) -> str:
     for c in record["candidates"]:
         k = c["candidate"]
         name = IterationPaths.candidate_name(k)
-        video = IterationPaths.in_dir(IterationPaths.candidate_in_dir(iter_dir, k), "rollout")
+        cand_dir = IterationPaths.candidate_in_dir(iter_dir, k)
+        checkpoint = "full_value" in c  # its screening checkpoint measured better and is the candidate
+        video = IterationPaths.in_dir(cand_dir / SCREEN_DIR if checkpoint else cand_dir, "rollout")
         won = winner["kind"] == "candidate" and winner["candidate"] == k
         media = (f'<video src="{small_video_uri(video, CANDIDATE_VIDEO_WIDTH)}" data-file="{esc(name)}.mp4" '
                  'autoplay loop muted playsinline controls></video>' if video.is_file()
@@ -105,7 +107,9 @@ def _candidates(iter_dir: Path) -> str:
             f'<figure class="candidate{" selected" if won else ""}" id="{esc(name)}">{media}'
             f"<figcaption><b>{esc(name)}</b>{' (selected)' if won else ''}: {esc(c['label'])}<br>"
             f"gap {esc(fmt(num(c.get('gap'))))} · mean return {esc(fmt(num(c.get('mean_return'))))}"
-            f"{'' if c.get('rung', 'full') == 'full' else ' · ' + esc(c['rung'])}</figcaption></figure>")
+            f"{'' if c.get('rung', 'full') == 'full' else ' · ' + esc(c['rung'])}"
+            f"{' (checkpoint; full training ' + esc(fmt(num(c['full_value']))) + ')' if checkpoint else ''}"
+            "</figcaption></figure>")
     note = ""
     if winner["kind"] == "incumbent":
         note = (f'<p class="warn" id="incumbent-kept">No candidate beat the incumbent: iteration '

@@ -32,6 +32,10 @@ class HalvingConfig:
     """Share of ``train.total_env_steps`` every candidate trains before the cut (0-1, exclusive)."""
     keep: float = 0.5
     """Share of the candidates that continue after screening (rounded up, at least one)."""
+    best_checkpoint: bool = True
+    """Whether a candidate that trained on keeps its screening checkpoint when that measured better
+    than its full training (the same reward's earlier policy; selection then takes that policy,
+    rollout and critique)."""
 
     def survivors(self, candidates: int) -> int:
         """How many candidates continue after screening."""

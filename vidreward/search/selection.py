@@ -19,6 +19,7 @@ from typing import Any
 
 from vidreward.errors import ConfigError
 from vidreward.fsutil import atomic_write_text
+from vidreward.layout import SCREEN_DIR
 from vidreward.rewriter.base import CandidateRecord, SearchHistory
 from vidreward.search.config import COMPARABLE_ACROSS_REWARDS as COMPARABLE
 from vidreward.search.config import OBJECTIVES, SearchConfig
@@ -91,13 +92,29 @@ def stopped_after_screening(survivors_path: str | Path, candidate: int) -> bool:
     return candidate in record["stopped"]
 
 
+def best_checkpoint(search: SearchConfig, candidate: dict[str, Any]) -> dict[str, Any]:
+    """The candidate as it is selected: under successive halving with ``best_checkpoint``, a
+    candidate that trained on to the full budget but whose screening checkpoint measured better
+    (its ``screen_score``, the same reward's policy earlier in the same training) is its screening
+    checkpoint: that score, with ``full_value`` the full training's, and its screening directory
+    (``<dir>/screen``), whose policy, rollout and critique the selection then takes. Otherwise the
+    candidate unchanged."""
+    full, screen = candidate["score"], candidate.get("screen_score")
+    if (screen is None or search.halving is None or not search.halving.best_checkpoint
+            or full.get("rung", "full") == SCREEN_DIR or not search.better(screen.get("value"), full.get("value"))):
+        return candidate
+    return {**candidate, "score": {**screen, "full_value": full.get("value")},
+            "dir": str(Path(candidate["dir"]) / SCREEN_DIR)}
+
+
 def select(search: SearchConfig, iteration: int, candidates: list[dict[str, Any]],
            incumbent: dict[str, Any] | None) -> dict[str, Any]:
     """The selection record of one iteration.
 
-    ``candidates``: per candidate ``{"candidate", "label", "digest", "dir", "score"}``;
-    ``incumbent``: the previous iteration's selection record and directory
-    (``{"selection", "dir"}``) or None for iteration 0."""
+    ``candidates``: per candidate ``{"candidate", "label", "digest", "dir", "score"}`` and, under
+    successive halving, its ``screen_score`` (:func:`best_checkpoint`); ``incumbent``: the previous
+    iteration's selection record and directory (``{"selection", "dir"}``) or None for iteration 0."""
+    candidates = [best_checkpoint(search, c) for c in candidates]
     scores = [dict(c["score"], candidate=c["candidate"]) for c in candidates]
     best = rank(search, scores)[0]
     by_k = {c["candidate"]: c for c in candidates}
@@ -106,7 +123,8 @@ def select(search: SearchConfig, iteration: int, candidates: list[dict[str, Any]
              "gap": c["score"].get("gap"), "mean_return": c["score"].get("mean_return"),
              "imitation": c["score"].get("imitation"),
              "imitation_source": c["score"].get("imitation_source"),
-             "value": c["score"].get("value"), "rung": c["score"].get("rung", "full")}
+             "value": c["score"].get("value"), "rung": c["score"].get("rung", "full"),
+             **({"full_value": c["score"]["full_value"]} if "full_value" in c["score"] else {})}
             for c in candidates]
     inc = None
     if incumbent is not None:
@@ -129,6 +147,11 @@ def select(search: SearchConfig, iteration: int, candidates: list[dict[str, Any]
             why += (f" and beats the incumbent's {_fmt(inc['value'])}" if search.keeps_best
                     else " (the incumbent is not compared: best-so-far is off or the objective "
                          "does not compare across rewards)")
+    earlier = [f"cand_{r['candidate']}'s screening checkpoint ({_fmt(r['value'])}) measured better than "
+               f"its full training ({_fmt(r['full_value'])}), so that policy is the candidate's"
+               for r in rows if "full_value" in r]
+    if earlier:
+        why += "; " + "; ".join(earlier)
     history = list((incumbent or {}).get("selection", {}).get("history", []))
     history += [dataclasses.asdict(CandidateRecord(
         iteration=iteration, candidate=r["candidate"], label=r["label"], digest=r["digest"],
@@ -182,7 +205,8 @@ def search_markdown(selection: dict[str, Any]) -> str:
     for r in selection["candidates"]:
         mark = "yes" if w["kind"] == "candidate" and w["candidate"] == r["candidate"] else ""
         cells = " | ".join(_fmt(r.get(c) if c != objective else r["value"]) for c in columns)
-        lines.append(f"| {r['candidate']} | {r['label']} | {cells} | {r['rung']} | {mark} |")
+        stage = r["rung"] + (f" checkpoint (full training {_fmt(r['full_value'])})" if "full_value" in r else "")
+        lines.append(f"| {r['candidate']} | {r['label']} | {cells} | {stage} | {mark} |")
     inc = selection.get("incumbent")
     if inc is not None:
         kept = "kept" if w["kind"] == "incumbent" else "replaced"

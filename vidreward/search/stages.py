@@ -13,7 +13,7 @@ from vidreward.config import RunSettings
 from vidreward.critic.base import Critique, CritiqueInput
 from vidreward.errors import CritiqueError
 from vidreward.fsutil import atomic_copy
-from vidreward.layout import SCREEN_DIR, SELECTED, IterationPaths
+from vidreward.layout import SCREEN_DIR, SCREEN_RECORDED, SELECTED, IterationPaths
 from vidreward.reflection import training_statistics
 from vidreward.reward.env_context import environment_context
 from vidreward.reward.loader import reward_digest
@@ -166,17 +166,22 @@ def halve_stage(settings: RunSettings, screen_scores: list[str], survivors_out: 
 
 def select_stage(settings: RunSettings, run: str, iteration: int, proposals: str,
                  scores: list[str], selection_out: str, outputs: dict[str, str],
-                 incumbent_selection: str | None = None) -> dict:
+                 incumbent_selection: str | None = None, screen_scores: list[str] | None = None) -> dict:
     """Pick the winner of the iteration (or keep the incumbent) and copy its reward, validation,
-    policy, training log, rollout and trajectory to the iteration's own paths (``outputs``)."""
+    policy, training log, rollout and trajectory to the iteration's own paths (``outputs``). Under
+    successive halving ``screen_scores`` are the screening scores: a candidate whose screening
+    checkpoint measured better than its full training competes with that checkpoint
+    (:func:`vidreward.search.selection.best_checkpoint`), whose reward is the candidate's own."""
     props = {int(c["candidate"]): c for c in read_proposals(proposals)["candidates"]}
     it = IterationPaths(run, iteration)
+    screened = {int(s["candidate"]): s for s in (sel.load_json(p, "screening score")
+                                                  for p in screen_scores or [])}
     candidates = []
     for path in scores:
         score = sel.load_json(path, "candidate score")
         k = int(score["candidate"])
         candidates.append({"candidate": k, "label": props[k]["label"], "digest": props[k]["digest"],
-                           "dir": str(it.cand(k).dir), "score": score})
+                           "dir": str(it.cand(k).dir), "score": score, "screen_score": screened.get(k)})
     incumbent = None
     if incumbent_selection is not None:
         incumbent = {"selection": sel.load_json(incumbent_selection, "selection record"),
@@ -184,7 +189,9 @@ def select_stage(settings: RunSettings, run: str, iteration: int, proposals: str
     record = sel.select(settings.search, iteration, candidates, incumbent)
     source = Path(record["winner"]["dir"])
     for name in SELECTED:
-        atomic_copy(IterationPaths.in_dir(source, name), outputs[name])
+        # a screening checkpoint's directory holds its run's files; the reward is the candidate's
+        where = source.parent if source.name == SCREEN_DIR and name not in SCREEN_RECORDED else source
+        atomic_copy(IterationPaths.in_dir(where, name), outputs[name])
     sel.write_record(selection_out, record)
     log.info("selection: %s", record["why"])
     return record
