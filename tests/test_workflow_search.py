@@ -154,6 +154,10 @@ def test_provenance_records_every_candidate_and_the_review_page_shows_them(searc
     assert record["seeds"]["train_candidates"] == [1, 1001]
     page = (run / "report" / "iter_1" / "index.html").read_text()
     assert all(f'id="cand_{k}"' in page for k in range(K)) and "selection-why" in page
+    for i in range(2):  # a screening checkpoint that won its candidate is labelled as one
+        rows = _json(run / f"iter_{i}" / "selection.json")["candidates"]
+        page = (run / "report" / f"iter_{i}" / "index.html").read_text()
+        assert page.count("(checkpoint; full training ") == sum("full_value" in r for r in rows)
 
 
 def test_forcing_one_candidate_reruns_only_it_and_what_depends_on_it(search_run):
