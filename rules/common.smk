@@ -7,7 +7,7 @@ from vidreward.layout import (
     DOWNLOAD_CACHE_DIR,
     RECORDED,
     SCREEN_DIR,
-    SCREEN_RECORDED,
+    SCREEN_SELECTED,
     SELECTED,
     SUITE_FILES,
     ClipPaths,
@@ -164,7 +164,7 @@ def selection_inputs(wildcards):
     if halving_of(wildcards):
         # a candidate's screening checkpoint competes when it measured better than its full run
         inputs["screen_scores"] = screen_scores(wildcards)
-        for name in (n for n in SELECTED if n in SCREEN_RECORDED):
+        for name in SCREEN_SELECTED:
             inputs[f"screen_{name}"] = [
                 str(it.cand(k, SCREEN_DIR).path(name)) for k in candidates_of(wildcards)
             ]

@@ -70,6 +70,9 @@ SCREEN_RECORDED = ("policy", "train_log", "tb", "rollout", "trajectory", "score"
                    "critique_md", "critic_dir")
 SELECTED = ("reward", "validation", "policy", "train_log", "rollout", "trajectory")
 """What the selection copies from the winning candidate (or the kept incumbent) to the iteration."""
+SCREEN_SELECTED = tuple(n for n in SELECTED if n in SCREEN_RECORDED)
+"""What the selection takes from a winning screening checkpoint's run; the rest (the reward and its
+validation) is its candidate's."""
 SCREEN_DIR = "screen"
 STORYBOARD = "critic/storyboard"  # under the iteration: the frames the critic saw
 

@@ -13,7 +13,7 @@ from vidreward.config import RunSettings
 from vidreward.critic.base import Critique, CritiqueInput
 from vidreward.errors import CritiqueError
 from vidreward.fsutil import atomic_copy
-from vidreward.layout import SCREEN_DIR, SCREEN_RECORDED, SELECTED, IterationPaths
+from vidreward.layout import SCREEN_DIR, SCREEN_SELECTED, SELECTED, IterationPaths
 from vidreward.reflection import training_statistics
 from vidreward.reward.env_context import environment_context
 from vidreward.reward.loader import reward_digest
@@ -190,7 +190,7 @@ def select_stage(settings: RunSettings, run: str, iteration: int, proposals: str
     source = Path(record["winner"]["dir"])
     for name in SELECTED:
         # a screening checkpoint's directory holds its run's files; the reward is the candidate's
-        where = source.parent if source.name == SCREEN_DIR and name not in SCREEN_RECORDED else source
+        where = source.parent if source.name == SCREEN_DIR and name not in SCREEN_SELECTED else source
         atomic_copy(IterationPaths.in_dir(where, name), outputs[name])
     sel.write_record(selection_out, record)
     log.info("selection: %s", record["why"])
