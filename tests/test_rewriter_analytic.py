@@ -19,7 +19,7 @@ from vidreward.sim.robots import get_robot
 
 ROBOTS = ["ant", "humanoid", "anymal"]
 VOCABULARY = {
-    "forward_velocity": {"scale", "target_speed", "sigma"},
+    "forward_velocity": {"scale", "target_speed", "sigma", "max_speed"},
     "vertical_bounce": {"scale", "amplitude", "frequency", "sigma"},
     "airborne": {"scale", "target_fraction", "contact_threshold"},
     "ground_contact": {"scale", "contact_threshold"},
@@ -33,7 +33,7 @@ VOCABULARY = {
     "gait_schedule": {"scale", "frequency", "duty", "contact_threshold"},
     "bounce_clock": {"scale", "amplitude", "frequency", "sigma_v", "sigma_z"},
     "heading_velocity": {"scale", "heading", "target_speed", "sigma"},
-    "lateral_velocity": {"scale", "heading", "target_speed"},
+    "lateral_velocity": {"scale", "heading", "target_speed", "sigma"},
     "yaw_rate": {"scale", "target_rate", "sigma"},
     "posture": {"scale", "target_pitch", "target_roll", "sigma"},
 }
@@ -67,7 +67,7 @@ def test_render_read_round_trip():
     code = render_reward_code(terms, header_comment="line one\nline two\u2028evil = 1")
     read = read_terms(code)
     assert list(read) == list(terms)
-    assert read["forward_velocity"] == {"scale": 2.0, "target_speed": None, "sigma": 0.3}
+    assert read["forward_velocity"] == {"scale": 2.0, "target_speed": None, "sigma": 0.3, "max_speed": None}
     assert read["airborne"] == {"scale": 0.2, "target_fraction": 0.4, "contact_threshold": 1.0}
     assert read_terms(render_reward_code(read)) == read
     assert code.startswith("# line one\n# line two\n# evil = 1\n\nTERMS = {")
@@ -104,6 +104,22 @@ def test_every_term_runs_and_reports_its_scaled_component():
     assert (components["action_cost"] <= 0).all() and (components["lateral_drift"] <= 0).all()
     # airborne: env 1 of the sample batch has no foot contact -> +(1 - 0.3) * 0.2
     assert components["airborne"][1].item() == pytest.approx(0.2 * 0.7)
+
+
+def test_linear_forward_velocity_pays_no_more_above_max_speed():
+    bl = get_robot("ant").body_length
+    vx = [-2.0 * bl, 0.3, 0.5, 1.0, 5.0 * bl]
+    pays = {}
+    for max_speed in (None, 0.5):
+        fn = load_reward_source(render_reward_code({"forward_velocity": {
+            "scale": 2.0, "target_speed": None, "max_speed": max_speed}}), origin="fv.py")
+        state = sample_state("ant", num_envs=5, seed=4)
+        state["root_linvel"] = torch.tensor([[v, 0.0, 0.0] for v in vx])
+        pays[max_speed] = fn(state)[1]["forward_velocity"].tolist()
+    assert pays[None] == pytest.approx([-2.0 * bl, 0.6, 1.0, 2.0, 8.0 * bl], rel=1e-5)
+    assert pays[0.5] == pytest.approx([-2.0 * bl, 0.6, 1.0, 1.0, 1.0], rel=1e-5)
+    with pytest.raises(RewardCodeError, match="max_speed"):
+        render_reward_code({"forward_velocity": {"target_speed": None, "max_speed": 0.0}})
 
 
 def test_bounce_clock_pays_for_the_clocked_height_and_speed_only():
@@ -162,14 +178,15 @@ def test_jump_direction_and_posture_terms_reward_what_they_name():
     g = s["gait_schedule"]
     assert c["gait_schedule"].tolist() == pytest.approx([g * 0.5 / 0.75, g * 0.5 / 0.75, 0.0, g * 2.0])
     assert c["heading_velocity"].tolist() == pytest.approx([s["heading_velocity"]] * 4, rel=1e-5)
-    # across a +y heading, +x motion is to its right: v_perp = -vx = 0, so no cost here
-    assert c["lateral_velocity"].tolist() == pytest.approx([0.0] * 4, abs=1e-6)
+    # across a +y heading, +x motion is to its right: v_perp = -vx = 0, the target: full pay
+    assert c["lateral_velocity"].tolist() == pytest.approx([s["lateral_velocity"]] * 4, rel=1e-5)
     assert c["yaw_rate"].tolist() == pytest.approx([s["yaw_rate"]] * 4)
     assert c["posture"].tolist() == pytest.approx([s["posture"]] * 4, rel=1e-4)
     state["root_linvel"] = torch.tensor([[1.0, 0.0, 0.0]] * 4)
     state["root_angvel"] = torch.tensor([[0.0, 0.0, -1.0]] * 4)
     _, c = fn(state)
-    assert c["lateral_velocity"].tolist() == pytest.approx([-s["lateral_velocity"]] * 4)
+    # 1 m/s to the heading's right, 4 sigma off the straight target: next to nothing
+    assert c["lateral_velocity"].tolist() == pytest.approx([s["lateral_velocity"] * math.exp(-16.0)] * 4)
     assert (c["heading_velocity"] < 0.02 * s["heading_velocity"]).all() and (c["yaw_rate"] < 0.01).all()
 
 

@@ -17,6 +17,7 @@ from vidreward.search import HalvingConfig, SearchConfig
 from vidreward.search.selection import (history_of, score_record, search_markdown, select,
                                         stopped_after_screening, survivors)
 from vidreward.search.stages import reuse_screening
+from vidreward.sim.robots import get_robot
 
 TASK = TaskSpec("ant", "Move forward with repeated jumps like the person in the clip.")
 
@@ -103,6 +104,32 @@ def test_rewrite_candidates_skip_everything_tried_before():
     assert [p.label for p in again] == ["airborne scale x4", "airborne scale x0.25",
                                         "airborne scale x8"]
     assert "beat the incumbent" in again[0].code
+
+
+def test_a_new_key_term_pairs_each_move_with_the_speed_capped_at_the_clips():
+    """An incumbent paid for speed itself (linear); the critique adds airborne, the term behind
+    the largest gap: each move comes as it is and with the speed reward capped at the clip's speed."""
+    rewriter = AnalyticRewriter()
+    previous = rewriter.propose_initial(TASK, k=2)[1].code  # the linear speed move
+    assert read_terms(previous)["forward_velocity"]["target_speed"] is None
+    critique = _critique()
+    critique.rewrite = []  # speed left as it is: still linear
+    proposals = rewriter.propose_rewrites(TASK, previous, critique, k=6)
+    terms = [read_terms(p.code) for p in proposals]
+    clip_mps = 0.37 * get_robot("ant").body_length
+    assert [p.label.split(",")[0] for p in proposals] == [
+        "as asked", "as asked", "airborne scale x2", "airborne scale x2",
+        "airborne scale x0.5", "airborne scale x0.5"]
+    for plain, capped in zip(terms[0::2], terms[1::2]):
+        assert plain["forward_velocity"]["max_speed"] is None
+        assert capped["forward_velocity"]["max_speed"] == pytest.approx(clip_mps, abs=1e-4)
+        capped["forward_velocity"]["max_speed"] = None
+        assert capped == plain  # nothing else differs
+    assert terms[2]["airborne"]["scale"] == pytest.approx(2 * terms[0]["airborne"]["scale"])
+    # the key term already in the reward (airborne now in the previous code): no capped moves
+    again = rewriter.propose_rewrites(TASK, proposals[0].code, critique, k=4)
+    assert not any("capped" in p.label for p in again)
+    assert all(read_terms(p.code)["forward_velocity"]["max_speed"] is None for p in again)
 
 
 def test_too_many_candidates_is_a_clear_error():

@@ -23,14 +23,17 @@ still). Without the clock in the observation it made no flights at all at 250k s
 the clocked reference 0.93 / 0.88 and its amplitude 0.124 / 0.084 m (seeds 1 / 2), airborne 0.66 /
 0.43, every rollout upright.
 
-Not here, because they did not move their descriptor reliably at these budgets (the policy
-settles to standing still or tips over): ``lateral_velocity`` (vy 0.99 at seed 1 but by tipping
-over, -0.23 at seed 2; measured again 2026-12-03 beside ``heading_velocity`` along +x at 60k, with
-``lateral_velocity`` asking 0.5 m/s to the left: vy 0.85 / 0.16 at seeds 1 / 2 against -0.01 without
-it, every rollout falling within 64 / 82 of 100 steps; along 135 degrees -0.04 at seed 1),
-and ``takeoff`` (mean upward torso speed 0.006 m/s at 250k, as the baseline; measured again as the
-spread of the vertical torso speed, which a bobbing robot raises: 0.105 / 0.014 m/s at seeds 1 / 2
-against 0.000). Their values are checked in ``tests/test_rewriter_analytic.py``.
+``lateral_velocity`` (0.5 m/s to the left of +x, sigma 0.5, scale 2) at the same budget: sideways
+speed 0.27 / 0.15 / 0.28 m/s (seeds 1 / 2 / 3), every rollout upright, against -0.002 for the
+baseline (seed 1). It used to be a penalty, -|v_perp - target|; as a penalty it moved the Ant
+sideways only by tipping it over (vy 0.85 / 0.16 at 60k, every rollout falling within 64 / 82 of
+100 steps; at 250k and scale 0.5, 0.005 / 0.38), and the tracking kernel it is now stood still at
+60k (vy -0.01 / 0.00).
+
+Not here, because it did not move its descriptor reliably at these budgets: ``takeoff`` (mean
+upward torso speed 0.006 m/s at 250k, as the baseline; measured again as the spread of the
+vertical torso speed, which a bobbing robot raises: 0.105 / 0.014 m/s at seeds 1 / 2 against
+0.000). Its values are checked in ``tests/test_rewriter_analytic.py``.
 """
 
 from __future__ import annotations
@@ -63,13 +66,15 @@ REWARDS: dict[str, dict[str, dict]] = {
     "yaw_rate": {**BASE, "yaw_rate": {"scale": 2.0, "target_rate": 1.0, "sigma": 1.0}},
     "gait_schedule": {**BASE, "gait_schedule": {"scale": 2.0, "frequency": 1.0, "duty": 0.5}},
     "bounce_clock": {**BASE, "bounce_clock": {"scale": 2.0, "frequency": 1.8, "amplitude": 0.144}},
+    "lateral_velocity": {**BASE, "lateral_velocity": {"scale": 2.0, "heading": 0.0, "target_speed": 0.5,
+                                                      "sigma": 0.5}},
 }
 SCHEDULE = REWARDS["gait_schedule"]["gait_schedule"]
 BOUNCE = REWARDS["bounce_clock"]["bounce_clock"]
 STEPS = 61_440  # 60 epochs of 64 envs x 16 steps, about 12 s per run on the idle 2-core machine
 LONG_STEPS = 245_760  # 240 epochs, about 50 s per run: what a jump takes to appear
 BUDGET = {"baseline_long": LONG_STEPS, "flight": LONG_STEPS, "yaw_rate": LONG_STEPS,
-          "gait_schedule": LONG_STEPS, "bounce_clock": LONG_STEPS}
+          "gait_schedule": LONG_STEPS, "bounce_clock": LONG_STEPS, "lateral_velocity": LONG_STEPS}
 CONTACT_THRESHOLD = 1.0  # N, the terms' default: a foot below it is off the ground
 
 
@@ -97,6 +102,7 @@ def _descriptors(traj: Path) -> dict[str, float]:
         "clock_corr": float(np.corrcoef(z, z_ref)[0, 1]) if z.std() > 1e-6 else 0.0,
         "z_amplitude": float(math.sqrt(2.0) * z.std()),  # m, of a sinusoid with this spread
         "heading_speed": float(np.mean(v[:, 0] * math.cos(heading) + v[:, 1] * math.sin(heading))),
+        "lateral_speed": float(np.mean(v[:, 1])),  # m/s to the left of +x, the lateral term's heading
         "pitch": float(np.mean(pitch)),
         "yaw_rate": float(np.mean(d["root_angvel"][s][:, 2])),
         "airborne": float(np.mean(feet_up)),
@@ -168,6 +174,13 @@ def test_gait_schedule_follows_its_contact_rhythm(runs):
     term, base = runs("gait_schedule"), runs("baseline_long")
     assert term["schedule_agreement"] > base["schedule_agreement"] + 0.15
     assert term["airborne"] > base["airborne"] + 0.15
+    assert term["steps"] == ROLLOUT_STEPS and term["min_up"] > 0.3
+
+
+def test_lateral_velocity_moves_across_its_heading(runs):
+    """0.5 m/s to the left of +x (the heading): the robot moves that way, upright to the end."""
+    term, base = runs("lateral_velocity"), runs("baseline_long")
+    assert term["lateral_speed"] > base["lateral_speed"] + 0.1
     assert term["steps"] == ROLLOUT_STEPS and term["min_up"] > 0.3
 
 

@@ -30,7 +30,8 @@ parameters (units) and the value before ``scale``:
                       0.5 exp(-((vz - vz_ref)/sigma_v)^2) + 0.5 exp(-((z - z_ref)/sigma_z)^2)
 ``heading_velocity``  heading (rad, xy plane, 0 = +x, pi/2 = +y), target_speed (m/s, None: linear),
                       sigma (m/s): speed along the heading u = (cos h, sin h), tracked like forward_velocity
-``lateral_velocity``  heading (rad), target_speed (m/s, + = left of the heading): -|v_perp - target|
+``lateral_velocity``  heading (rad), target_speed (m/s, + = left of the heading), sigma (m/s):
+                      exp(-((v_perp - target)/sigma)^2), v_perp the velocity across the heading
 ``yaw_rate``          target_rate (rad/s, + = counter-clockwise seen from above), sigma (rad/s):
                       exp(-((wz - target)/sigma)^2), wz = root_angvel z (world)
 ``posture``           target_pitch (rad, + = nose up), target_roll (rad, + = left side up), sigma (rad):
@@ -71,22 +72,25 @@ def _spec(name, defaults, description, fields, template, nullable=(), uses_math=
 BASE_TERMS: tuple[TermSpec, ...] = (
     _spec(
         "forward_velocity",
-        {"scale": 1.0, "target_speed": 0.5, "sigma": 0.25},
+        {"scale": 1.0, "target_speed": 0.5, "sigma": 0.25, "max_speed": None},
         "track a forward (+x) speed of target_speed m/s with a Gaussian kernel of width sigma "
-        "(m/s); with target_speed None, reward the forward speed itself, clipped",
+        "(m/s); with target_speed None, reward the forward speed itself, clipped to [-1 body "
+        "length/s, max_speed m/s] (max_speed None: 4 body lengths/s)",
         ("root_linvel", "body_length"),
         '''
     # forward_velocity: track a forward (+x) speed of target_speed m/s, exp(-((vx - target) / sigma)^2);
-    # with target_speed None, reward forward speed linearly, clipped to [-1, 4] body lengths per second.
+    # with target_speed None, reward forward speed linearly, clipped to [-1 body length/s, max_speed]
+    # (max_speed None: 4 body lengths per second), so a faster robot earns no more above max_speed.
     p = TERMS["forward_velocity"]
     vx = root_linvel[:, 0]
     if p["target_speed"] is None:
-        forward_velocity = torch.clamp(vx, -body_length, 4.0 * body_length)
+        top = 4.0 * body_length if p["max_speed"] is None else p["max_speed"]
+        forward_velocity = torch.clamp(vx, -body_length, top)
     else:
         forward_velocity = torch.exp(-torch.square((vx - p["target_speed"]) / p["sigma"]))
     components["forward_velocity"] = p["scale"] * forward_velocity
 ''',
-        nullable=("target_speed",),
+        nullable=("target_speed", "max_speed"),
     ),
     _spec(
         "vertical_bounce",
@@ -312,16 +316,18 @@ DIRECTION_TERMS: tuple[TermSpec, ...] = (
     ),
     _spec(
         "lateral_velocity",
-        {"scale": 0.2, "heading": 0.0, "target_speed": 0.0},
-        "penalise velocity across the heading (rad): minus |v_perp - target_speed| (m/s), v_perp "
-        "positive to the left of the heading; target_speed 0 keeps the motion straight along it",
+        {"scale": 0.2, "heading": 0.0, "target_speed": 0.0, "sigma": 0.25},
+        "track a velocity of target_speed m/s across the heading (rad), v_perp positive to the left "
+        "of the heading, exp(-((v_perp - target_speed) / sigma)^2), sigma in m/s; target_speed 0 "
+        "keeps the motion straight along the heading",
         ("root_linvel",),
         '''
-    # lateral_velocity: minus |v_perp - target_speed| (m/s), v_perp the velocity perpendicular to the
-    # heading, positive to its left: (-sin heading, cos heading).
+    # lateral_velocity: v_perp, the velocity perpendicular to the heading, positive to its left
+    # (-sin heading, cos heading), tracked: exp(-((v_perp - target_speed) / sigma)^2).
     p = TERMS["lateral_velocity"]
     v_perp = -root_linvel[:, 0] * math.sin(p["heading"]) + root_linvel[:, 1] * math.cos(p["heading"])
-    components["lateral_velocity"] = -p["scale"] * torch.abs(v_perp - p["target_speed"])
+    lateral_velocity = torch.exp(-torch.square((v_perp - p["target_speed"]) / p["sigma"]))
+    components["lateral_velocity"] = p["scale"] * lateral_velocity
 ''',
         uses_math=True,
     ),

@@ -23,8 +23,8 @@ while the feet are loaded), ``flight`` (all feet off with the torso above standi
 ``gait_schedule`` (a clocked stance/flight contact schedule: frequency, duty) and ``bounce_clock``
 (a clocked vertical height and speed reference: amplitude, frequency); for direction and
 orientation ``heading_velocity``, ``lateral_velocity`` (across a heading), ``yaw_rate`` and
-``posture`` (pitch and roll). Cost terms (``action_cost``, ``lateral_drift``,
-``lateral_velocity``) are negative by construction; every ``scale`` is a non-negative weight.
+``posture`` (pitch and roll). Cost terms (``action_cost``, ``lateral_drift``) are negative by
+construction; every ``scale`` is a non-negative weight.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ _BOUNDS: dict[str, tuple[float, bool, float]] = {
     "target_speed": (-math.inf, True, math.inf),
     "target_vz": (0.0, False, math.inf),
     "flight_time": (0.0, False, math.inf),
+    "max_speed": (0.0, False, math.inf),
     "sigma_v": (0.0, False, math.inf),
     "sigma_z": (0.0, False, math.inf),
     "duty": (0.0, True, 1.0),

@@ -18,6 +18,7 @@ the header comment as not applied, as are invalid parameter values. The code is 
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -157,7 +158,23 @@ class AnalyticRewriter:
             header.append("No candidate of the last iteration beat the incumbent: this search moves on "
                           "from the incumbent's reward, skipping every candidate tried before.")
         keys = key_terms(terms, critique.descriptors)
-        return self._pick(task, terms, keys, header, k, history.tried(), "revised")
+        moves = functools.partial(variants, clip_speed=self._clip_speed(task, previous_code,
+                                                                         critique, keys))
+        return self._pick(task, terms, keys, header, k, history.tried(), "revised", moves)
+
+    @staticmethod
+    def _clip_speed(task: TaskSpec, previous_code: str, critique: Critique,
+                    keys: list[str]) -> float | None:
+        """The clip's forward speed (m/s) when the term that matters most is one this critique
+        adds: a new behaviour is where the search caps the speed reward at the clip's
+        (:mod:`vidreward.rewriter.variants`); None otherwise or without a measured speed."""
+        from vidreward.sim.robots import get_robot
+
+        previous = read_terms(previous_code or "") or {}
+        speed = ((critique.descriptors or {}).get("expert") or {}).get("speed")
+        if not keys or keys[0] in previous or not isinstance(speed, (int, float)) or speed <= 0:
+            return None
+        return float(speed) * float(get_robot(task.robot).body_length)
 
     def _pick(self, task: TaskSpec, terms, keys, header: list[str], k: int, tried: set[str],
               kind: str, moves=variants) -> list[Proposal]:
