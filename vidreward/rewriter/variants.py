@@ -212,10 +212,12 @@ def variants(base: Terms, keys: list[str],
         if second:
             out += _term_moves(b, second, SCALE_STEPS[:3], TARGET_STEPS[:1])
         out += _tail(b, first)
-        if clip_speed and clip_speed > 0 and first not in LINEAR_TARGETS and _capped(b, clip_speed):
-            out = [(_bind(_capped, b, clip_speed), _capped_label("as asked", clip_speed))]  \
-                + _with_capped(out, clip_speed)
-        return out
+        pairs = clip_speed is not None and clip_speed > 0 and first not in LINEAR_TARGETS
+        capped_base = _capped(b, clip_speed) if pairs else None
+        if capped_base is None:
+            return out
+        as_asked = (lambda: capped_base, _capped_label("as asked", clip_speed))
+        return [as_asked] + _with_capped(out, clip_speed)
 
     return _made(base, moves)
 
