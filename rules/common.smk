@@ -88,10 +88,7 @@ def candidate_train_inputs(wildcards):
     screening run (the final rung continues from it or keeps it)."""
     it = iteration_paths(wildcards)
     k = int(wildcards.k)
-    inputs = {
-        "reward": str(it.cand(k).path("reward")),
-        "init": warm_start_policy(wildcards),
-    }
+    inputs = candidate_warm_start_inputs(wildcards)
     if halving_of(wildcards):
         screen = it.cand(k, SCREEN_DIR)
         inputs["survivors"] = str(it.path("survivors"))
@@ -99,6 +96,21 @@ def candidate_train_inputs(wildcards):
         # but a directory's mtime moves whenever anything restores it, e.g. `dvc checkout`, and
         # would retrain every candidate)
         inputs["screen"] = [str(screen.path(n)) for n in ("policy", "train_log")]
+    return inputs
+
+
+def candidate_warm_start_inputs(wildcards):
+    """A candidate's reward and warm start: the incumbent's policy and, where the iteration may
+    revise the runner-up, the proposals (which say whose revision the candidate is) and the
+    previous iteration's candidate policies a runner-up's revision starts from."""
+    it = iteration_paths(wildcards)
+    inputs = {
+        "reward": str(it.cand(int(wildcards.k)).path("reward")),
+        "init": warm_start_policy(wildcards),
+    }
+    policies = runner_up_sources(wildcards, ("policy",)) if inputs["init"] else []
+    if policies:
+        inputs.update(proposals=str(it.path("proposals")), runner_up_policies=policies)
     return inputs
 
 
@@ -195,6 +207,31 @@ def critique_inputs(wildcards):
     # stage; a directory is not declared: its mtime moves whenever it is restored (dvc checkout)
     inputs["measured"] = [str(s.path("critique")) for s in sources]
     return inputs
+
+
+RUNNER_UP_SOURCES = ("reward", "critique", "train_log", "rollout")
+
+
+def runner_up_sources(wildcards, names=RUNNER_UP_SOURCES):
+    """What a rewrite may revise besides the incumbent (``names`` of each): every candidate of the
+    previous iteration (and its screening run) whose selection may name it the runner-up; none in
+    iteration 0 or when the run proposes nothing from a runner-up (search.runner_up_share).
+    """
+    if (
+        int(wildcards.i) == 0
+        or run_settings(wildcards).search.runner_up_candidates() == 0
+    ):
+        return []
+    it = iteration_paths(wildcards, -1)
+    sources = [it.cand(k) for k in candidates_of(wildcards)]
+    if halving_of(wildcards):
+        sources += [it.cand(k, SCREEN_DIR) for k in candidates_of(wildcards)]
+    return [
+        str(s.path(name))
+        for s in sources
+        for name in names
+        if name != "reward" or s.rung is None
+    ]
 
 
 def candidate_rollouts(wildcards):

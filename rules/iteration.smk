@@ -35,6 +35,7 @@ rule rewrite_rewards:
         rollout=previous("rollout"),
         selection=previous("selection"),
         clip=run_clip_video,
+        runner_up=runner_up_sources,
     output:
         proposals=IterationPaths.pattern("proposals"),
     log:
@@ -108,8 +109,7 @@ rule train_candidate:
 
 use rule train_candidate as screen_candidate with:
     input:
-        reward=IterationPaths.pattern("reward", candidate="{k}"),
-        init=warm_start_policy,
+        unpack(candidate_warm_start_inputs),
     output:
         policy=update(
             IterationPaths.pattern("policy", candidate="{k}", rung=SCREEN_DIR)

@@ -12,6 +12,7 @@ with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
         reward_path=snakemake.input.reward,
         init_checkpoint=snakemake.input.init or None,
         survivors=snakemake.input.get("survivors"),
+        proposals=snakemake.input.get("proposals"),
         policy_out=snakemake.output.policy,
         train_log_out=snakemake.output.train_log,
         tb_out=snakemake.output.tb,

@@ -289,3 +289,94 @@ def test_select_stage_takes_a_screening_checkpoints_run_and_the_candidates_rewar
     assert got["policy"] == "policy of cand_0 screen" and got["rollout"] == "rollout of cand_0 screen"
     assert got["train_log"] == "train_log of cand_0 screen"
     assert got["reward"] == "reward of cand_0 full" and got["validation"] == "validation of cand_0 full"
+
+
+def test_a_kept_incumbent_names_the_runner_up_and_a_winning_candidate_none():
+    search = SearchConfig(candidates=2, runner_up_share=0.5)
+    assert SearchConfig(candidates=8, runner_up_share=0.5).runner_up_candidates() == 4
+    assert SearchConfig(candidates=1, runner_up_share=0.5).runner_up_candidates() == 0
+    assert SearchConfig(candidates=8).runner_up_candidates() == 0  # off unless asked for
+    first = select(search, 0, [_cand(0, 0.9), _cand(1, 0.7)], None)
+    assert first["runner_up"] is None
+    second = select(search, 1, [_cand(0, 0.75), _cand(1, 0.8)], {"selection": first, "dir": "iter_0"})
+    assert second["incumbent_kept"]
+    assert second["runner_up"] == {"candidate": 0, "label": "c0", "digest": "d0", "dir": "iter/cand_0",
+                                   "value": 0.75, "iteration": 1}
+    assert "cand_0 is the runner-up: the next iteration proposes 1 of its candidates" in second["why"]
+    third = select(search, 2, [_cand(0, 0.5), _cand(1, 0.6)], {"selection": second, "dir": "iter_1"})
+    assert third["runner_up"] is None
+    kept = select(SearchConfig(candidates=2), 1, [_cand(0, 0.75), _cand(1, 0.8)],
+                  {"selection": first, "dir": "iter_0"})
+    assert kept["incumbent_kept"] and kept["runner_up"] is None and "runner-up" not in kept["why"]
+    with pytest.raises(ConfigError, match="runner_up_share"):
+        SearchConfig.from_dict({"candidates": 2, "runner_up_share": 1.0})
+
+
+def test_after_a_kept_incumbent_the_runner_up_is_revised_by_its_own_critique(tmp_path, monkeypatch):
+    """Half the candidates revise the runner-up: its reward (the candidate's), edited by the critique
+    measured on its screening checkpoint; the rest move on from the incumbent. All are new."""
+    import dataclasses
+
+    from vidreward.layout import SCREEN_DIR, IterationPaths
+    from vidreward.rewriter.base import Proposal
+    from vidreward.search.proposals import read_proposals
+    from vidreward.search.stages import PreviousIteration, propose_rewards_stage
+
+    monkeypatch.chdir(tmp_path)
+    base = load_config(str(Path(__file__).parents[1] / "config/quick.yaml"))
+    settings = RunSettings.from_config(base, "ant_quick")
+    settings = dataclasses.replace(settings, search=SearchConfig(candidates=4, runner_up_share=0.5))
+    prev = IterationPaths("run", 0)
+    runner, measured = prev.cand(1), prev.cand(1, SCREEN_DIR)
+    measured.dir.mkdir(parents=True)
+    incumbent_code = AnalyticRewriter().initial(TASK)
+    runner_code = AnalyticRewriter().propose_rewrites(TASK, incumbent_code, Critique(
+        new=[Item("hold the torso lower", "height", {"target_height": 0.5})], backend="analytic"), k=1)[0].code
+    log = "env_steps,mean_return\n1024,1.0\n2048,2.0\n"
+    for paths, code, critique in ((prev, incumbent_code, _critique()), (measured, None, Critique(
+            rewrite=[Item("bounce higher", "vertical_bounce", {"amplitude": 0.2})], backend="analytic",
+            gap=0.75, descriptors=_critique().descriptors))):
+        if code is not None:
+            paths.path("reward").write_text(code)
+        critique.save(paths.path("critique"), paths.path("critique_md"))
+        paths.path("train_log").write_text(log)
+        paths.path("rollout").write_bytes(b"")
+    runner.path("reward").write_text(runner_code)
+    first = select(SearchConfig(candidates=2, runner_up_share=0.5), 0, [_cand(0, 0.5)], None)
+    runner_entry = dict(_cand(1, 0.75), digest=Proposal(runner_code, "").digest, dir=str(measured.dir))
+    kept = select(SearchConfig(candidates=2, runner_up_share=0.5), 1, [runner_entry],
+                  {"selection": first, "dir": "iter_0"})
+    prev.path("selection").write_text(json.dumps(kept))
+    out = tmp_path / "proposals.json"
+    propose_rewards_stage(settings, 2, "clip.mp4", str(tmp_path / "lm"), str(out), previous=PreviousIteration(
+        str(prev.path("reward")), str(prev.path("critique")), str(prev.path("train_log")),
+        str(prev.path("rollout")), str(prev.path("selection"))))
+    cands = read_proposals(out)["candidates"]
+    assert len(cands) == 4 and len({c["digest"] for c in cands}) == 4
+    assert not {c["digest"] for c in cands} & history_of(kept).tried()
+    from_runner = [c for c in cands if c["label"].startswith("from the runner-up (iteration 1's cand_1, gap 0.750): ")]
+    assert [c["candidate"] for c in from_runner] == [2, 3]
+    for c in cands:
+        terms = read_terms(c["code"])
+        assert ("height" in terms) == (c in from_runner)  # only the runner-up had added height
+    assert read_terms(from_runner[0]["code"])["vertical_bounce"]["amplitude"] == 0.2  # its critique, as asked
+    assert "moves on from the incumbent's reward" not in from_runner[0]["code"]
+    assert "moves on from the incumbent's reward" in cands[0]["code"]
+
+
+def test_a_revision_of_the_runner_up_warm_starts_from_the_runner_ups_policy(tmp_path):
+    from vidreward.reward.validate import validate_reward_code
+    from vidreward.rewriter.base import Proposal
+    from vidreward.search.proposals import warm_start_of, write_proposals
+
+    code = AnalyticRewriter().initial(TASK)
+    report = validate_reward_code(code, "ant", origin="test")
+    path = tmp_path / "proposals.json"
+    parent = {"kind": "runner_up", "iteration": 1, "candidate": 3, "policy": "iter_1/cand_3/screen/policy.pth"}
+    write_proposals(path, [Proposal(code, "as asked", report), Proposal(code, "from the runner-up", report)],
+                    "analytic", 2, [None, parent])
+    entries = json.loads(path.read_text())["candidates"]
+    assert "parent" not in entries[0] and entries[1]["parent"] == parent
+    assert warm_start_of(path, 0, "iter_1/policy.pth") == "iter_1/policy.pth"
+    assert warm_start_of(path, 1, "iter_1/policy.pth") == "iter_1/cand_3/screen/policy.pth"
+    assert warm_start_of(path, 1, None) is None  # a run without warm start starts from scratch

@@ -30,7 +30,7 @@ runs:
     task: Move forward with repeated jumps like the person in the clip.
     iterations: 2
     seed: 0
-    search: {{candidates: {K}, halving: {{screen_fraction: 0.5, keep: 0.5}}}}
+    search: {{candidates: {K}, runner_up_share: 0.5, halving: {{screen_fraction: 0.5, keep: 0.5}}}}
     train:
       total_env_steps: 2048
       num_envs: 32

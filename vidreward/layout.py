@@ -74,6 +74,7 @@ SCREEN_SELECTED = tuple(n for n in SELECTED if n in SCREEN_RECORDED)
 """What the selection takes from a winning screening checkpoint's run; the rest (the reward and its
 validation) is its candidate's."""
 SCREEN_DIR = "screen"
+RUNNER_UP_DIR = "runner_up"  # under an iteration's lm/: the model exchanges revising the runner-up
 STORYBOARD = "critic/storyboard"  # under the iteration: the frames the critic saw
 
 

@@ -72,14 +72,20 @@ def train_stage(
     candidate: int = 0,
     rung: str | None = None,
     survivors: str | None = None,
+    proposals: str | None = None,
 ) -> None:
     """PPO on one candidate's reward. Under successive halving (``search.halving``) the screening
     rung (``rung="screen"``) trains ``screen_fraction`` of the budget; the final rung of a candidate
     that survived the cut (``survivors``) trains the rest from its screening checkpoint, and one
-    that did not keeps its screening policy, log and events as its result."""
+    that did not keeps its screening policy, log and events as its result. A warm-started candidate
+    that revises the runner-up (its entry in ``proposals``) starts from the runner-up's policy
+    instead of the incumbent's ``init_checkpoint``."""
+    from vidreward.search.proposals import warm_start_of
     from vidreward.search.stages import reuse_screening
     from vidreward.train.ppo import train_policy
 
+    if proposals is not None:
+        init_checkpoint = warm_start_of(proposals, candidate, init_checkpoint)
     cfg = settings.train_config(iteration, candidate)
     halving = settings.search.halving
     screen = None

@@ -80,9 +80,11 @@ class SearchHistory:
 
     candidates: list[CandidateRecord] = field(default_factory=list)
     incumbent_kept: bool = False
+    pending: frozenset[str] = frozenset()
+    """Digests of this iteration's candidates already proposed (not yet scored): also not to repeat."""
 
     def tried(self) -> set[str]:
-        return {c.digest for c in self.candidates}
+        return {c.digest for c in self.candidates} | set(self.pending)
 
     def to_markdown(self) -> str:
         """A table of the candidates (for prompts and critiques); empty when there are none."""

@@ -56,6 +56,16 @@ class SearchConfig:
     comparable across rewards (``gap``, ``imitation``), not to ``mean_return``."""
     halving: HalvingConfig | None = None
     """Optional successive-halving schedule (None: every candidate trains the full budget)."""
+    runner_up_share: float = 0.0
+    """Share of the K candidates (rounded down) proposed from the runner-up when the last iteration
+    kept its incumbent: the best candidate that lost, its reward revised by its own critique and
+    its policy the warm start, so a new behaviour that nearly won is refined instead of dropped.
+    0 (default): every candidate moves on from the incumbent. On the default run 0.5 did not beat
+    the incumbent in three tries (README, "What the default run does")."""
+
+    def runner_up_candidates(self) -> int:
+        """How many of the K candidates come from the runner-up when the incumbent was kept."""
+        return math.floor(self.runner_up_share * self.candidates + 1e-9)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any] | None, where: str = "search") -> "SearchConfig":
@@ -69,6 +79,8 @@ class SearchConfig:
             raise ConfigError(f"config {where}.candidates: must be at least 1, got {cfg.candidates}")
         if cfg.selection not in OBJECTIVES:
             raise ConfigError(f"config {where}.selection: must be one of {sorted(OBJECTIVES)}")
+        if not 0.0 <= cfg.runner_up_share < 1.0:
+            raise ConfigError(f"config {where}.runner_up_share: must lie in [0, 1), got {cfg.runner_up_share}")
         if cfg.halving is not None:
             if not 0.0 < cfg.halving.screen_fraction < 1.0:
                 raise ConfigError(f"config {where}.halving.screen_fraction: must lie in (0, 1)")

@@ -13,15 +13,19 @@ from vidreward.fsutil import atomic_write_text
 from vidreward.rewriter.base import Proposal
 
 
-def write_proposals(path: str | Path, proposals: list[Proposal], backend: str, iteration: int) -> None:
-    """Record the proposals; each one's ``report`` must be its code's ValidationReport."""
+def write_proposals(path: str | Path, proposals: list[Proposal], backend: str, iteration: int,
+                    parents: list[dict[str, Any] | None] | None = None) -> None:
+    """Record the proposals; each one's ``report`` must be its code's ValidationReport. ``parents``
+    (one per proposal, None: the incumbent) names the reward a proposal revises when it is not the
+    incumbent's: the runner-up's iteration, candidate and policy (its warm start)."""
+    parents = parents or [None] * len(proposals)
     record = {
         "iteration": iteration,
         "backend": backend,
         "candidates": [
             {"candidate": k, "label": p.label, "digest": p.digest, "code": p.code,
-             "validation": p.report.to_dict()}
-            for k, p in enumerate(proposals)
+             "validation": p.report.to_dict(), **({"parent": parent} if parent else {})}
+            for k, (p, parent) in enumerate(zip(proposals, parents, strict=True))
         ],
     }
     atomic_write_text(path, json.dumps(record, indent=2) + "\n")
@@ -49,3 +53,14 @@ def write_candidate_reward(proposals_path: str | Path, k: int, reward_out: str |
     atomic_write_text(reward_out, entry["code"])
     atomic_write_text(validation_out, json.dumps(entry["validation"], indent=2) + "\n")
     return entry
+
+
+def warm_start_of(proposals_path: str | Path, k: int, default: str | None) -> str | None:
+    """The policy candidate ``k`` warm-starts from: its parent's (a revision of the runner-up starts
+    from the runner-up's policy) when the run warm-starts at all (``default`` not None), else
+    ``default`` (the incumbent's policy, or None)."""
+    if default is None:
+        return None
+    entries = {int(c["candidate"]): c for c in read_proposals(proposals_path)["candidates"]}
+    parent = (entries.get(k) or {}).get("parent") or {}
+    return parent.get("policy") or default

@@ -6,7 +6,9 @@ iteration ``i`` ranks its candidates by the objective of ``search.selection``; w
 ``search.keep_best`` the incumbent (iteration ``i-1``'s selection, whose rollout is the same file,
 so its score is comparable) stays unless a candidate beats it. ``selection.json`` records every
 candidate's label, digest and scores, the incumbent, the winner, why it won, the best value so far
-(non-increasing gap) and the run's whole candidate history (what the next rewrite sees).
+(non-increasing gap), the runner-up when the incumbent is kept (the best candidate that lost, which
+the next iteration also revises: ``search.runner_up_share``) and the run's whole candidate history
+(what the next rewrite sees).
 """
 
 from __future__ import annotations
@@ -133,12 +135,19 @@ def select(search: SearchConfig, iteration: int, candidates: list[dict[str, Any]
                "label": prev["winner"]["label"], "dir": str(incumbent["dir"])}
     values = ", ".join(_fmt(r["value"]) for r in rows)
     what = f"cand_{best['candidate']} ({winner_c['label']})"
+    runner_up = None
     if inc is not None and search.keeps_best and not search.better(best.get("value"), inc["value"]):
         winner = {"kind": "incumbent", "candidate": None, "label": inc["label"],
                   "dir": inc["dir"], "value": inc["value"], "from_iteration": iteration - 1}
         why = (f"no candidate beats the incumbent: the best, {what}, has {search.selection} "
                f"{_fmt(best.get('value'))} against the incumbent's {_fmt(inc['value'])} (iteration "
                f"{iteration - 1}'s selection), so its reward and policy carry over")
+        if best.get("value") is not None and search.runner_up_candidates() > 0:
+            runner_up = {"candidate": best["candidate"], "label": winner_c["label"],
+                         "digest": winner_c["digest"], "dir": str(winner_c["dir"]),
+                         "value": best.get("value"), "iteration": iteration}
+            why += (f"; cand_{best['candidate']} is the runner-up: the next iteration proposes "
+                    f"{search.runner_up_candidates()} of its candidates from its reward and critique")
     else:
         winner = {"kind": "candidate", "candidate": best["candidate"], "label": winner_c["label"],
                   "dir": str(winner_c["dir"]), "value": best.get("value"), "from_iteration": iteration}
@@ -168,6 +177,7 @@ def select(search: SearchConfig, iteration: int, candidates: list[dict[str, Any]
         "incumbent": inc,
         "winner": winner,
         "incumbent_kept": winner["kind"] == "incumbent",
+        "runner_up": runner_up,
         "why": why,
         "best_value": winner["value"],
         "history": history,

@@ -4,6 +4,7 @@ of these rules calls exactly one of these functions."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from vidreward.config import RunSettings
 from vidreward.critic.base import Critique, CritiqueInput
 from vidreward.errors import CritiqueError
 from vidreward.fsutil import atomic_copy
-from vidreward.layout import SCREEN_DIR, SCREEN_SELECTED, SELECTED, IterationPaths
+from vidreward.layout import RUNNER_UP_DIR, SCREEN_DIR, SCREEN_SELECTED, SELECTED, IterationPaths
 from vidreward.reflection import training_statistics
 from vidreward.reward.env_context import environment_context
 from vidreward.reward.loader import reward_digest
@@ -29,19 +30,25 @@ log = logging.getLogger("vidreward.search")
 @dataclass
 class PreviousIteration:
     """What a rewrite reads of the iteration before: its selected reward, critique, training log,
-    rollout and selection record."""
+    rollout and selection record (and, for the runner-up, the policy its revisions start from)."""
 
     reward: str
     critique: str
     train_log: str
     rollout: str
     selection: str
+    policy: str | None = None
 
 
 def propose_rewards_stage(settings: RunSettings, iteration: int, expert_clip: str, lm_dir: str,
                           proposals_out: str, previous: PreviousIteration | None = None,
                           lm_cache_dir: str | None = None) -> None:
-    """``search.candidates`` distinct reward candidates, each validated, into ``proposals.json``."""
+    """``search.candidates`` distinct reward candidates, each validated, into ``proposals.json``.
+
+    After an iteration that kept its incumbent, ``search.runner_up_candidates()`` of them revise
+    the runner-up (:func:`runner_up_of`) by its own critique, labelled as such and recorded with
+    the runner-up as their parent (whose policy they warm-start from), and the rest move on from
+    the incumbent; no two are the same candidate."""
     if lm_cache_dir is not None:
         Path(lm_cache_dir).mkdir(parents=True, exist_ok=True)  # DVC tracks it even when unused
     task = TaskSpec(robot=settings.robot, description=settings.task)
@@ -49,23 +56,66 @@ def propose_rewards_stage(settings: RunSettings, iteration: int, expert_clip: st
     k = settings.search.candidates
     context = environment_context(task.robot)
     if previous is None:
-        proposals = rewriter.propose_initial(task, context, Path(expert_clip), k)
+        proposals, parents = rewriter.propose_initial(task, context, Path(expert_clip), k), None
     else:
-        proposals = rewriter.propose_rewrites(
-            task,
-            Path(previous.reward).read_text(),
-            Critique.load(previous.critique),
-            context,
-            training_statistics(previous.train_log),
-            RewriteVideos(Path(expert_clip), Path(previous.rollout), Path(lm_dir)),
-            k,
-            sel.history_of(sel.load_json(previous.selection, "selection record")),
-        )
+        selection = sel.load_json(previous.selection, "selection record")
+        history = sel.history_of(selection)
+        runner_up = runner_up_of(selection, previous.selection)
+        n_runner = settings.search.runner_up_candidates() if runner_up is not None else 0
+
+        def revise(rw, source: PreviousIteration, n: int, hist, out_dir: Path):
+            return rw.propose_rewrites(
+                task, Path(source.reward).read_text(), Critique.load(source.critique), context,
+                training_statistics(source.train_log),
+                RewriteVideos(Path(expert_clip), Path(source.rollout), out_dir), n, hist)
+
+        proposals = revise(rewriter, previous, k - n_runner, history, Path(lm_dir))
+        parents = [None] * len(proposals)
+        if n_runner:
+            # the runner-up's own critique revises its reward; its model exchanges are kept apart
+            runner_dir = Path(lm_dir) / RUNNER_UP_DIR
+            pending = dataclasses.replace(history, incumbent_kept=False,
+                                          pending=frozenset(p.digest for p in proposals))
+            extra = revise(make_rewriter(settings.rewriter, runner_dir), runner_up, n_runner, pending,
+                           runner_dir)
+            proposals += _from_runner_up(extra, selection)
+            record = selection["runner_up"]
+            parents += [{"kind": "runner_up", "iteration": record["iteration"],
+                         "candidate": record["candidate"], "policy": runner_up.policy}] * len(extra)
     for j, p in enumerate(proposals):
         if p.report is None or p.report.sha256 != reward_digest(p.code):
             p.report = validate_reward_code(p.code, task.robot, origin=f"{proposals_out} candidate {j}")
-    write_proposals(proposals_out, proposals, rewriter.name, iteration)
+    write_proposals(proposals_out, proposals, rewriter.name, iteration, parents)
     log.info("proposed %d candidates: %s", len(proposals), "; ".join(p.label for p in proposals))
+
+
+def _from_runner_up(proposals, selection: dict):
+    """``proposals`` labelled as revisions of the selection's runner-up."""
+    record = selection["runner_up"]
+    for p in proposals:
+        p.label = (f"from the runner-up (iteration {record['iteration']}'s cand_{record['candidate']}, "
+                   f"{selection['objective']} {record['value']:.3f}): {p.label}")
+    return proposals
+
+
+def runner_up_of(selection: dict, selection_path: str) -> PreviousIteration | None:
+    """The runner-up a selection record names (the best candidate that lost to the kept incumbent)
+    as a source to revise: its reward, and the critique, training log and rollout it was measured
+    by and its policy (those of its screening run when its screening checkpoint competed); None
+    when there is none."""
+    record = selection.get("runner_up")
+    if not record:
+        return None
+    measured = Path(record["dir"])
+    candidate = measured.parent if measured.name == SCREEN_DIR else measured
+    return PreviousIteration(
+        reward=str(IterationPaths.in_dir(candidate, "reward")),
+        critique=str(IterationPaths.in_dir(measured, "critique")),
+        train_log=str(IterationPaths.in_dir(measured, "train_log")),
+        rollout=str(IterationPaths.in_dir(measured, "rollout")),
+        selection=selection_path,
+        policy=str(IterationPaths.in_dir(measured, "policy")),
+    )
 
 
 def candidate_reward_stage(proposals: str, candidate: int, reward_out: str, validation_out: str) -> None:
