@@ -362,6 +362,11 @@ def test_after_a_kept_incumbent_the_runner_up_is_revised_by_its_own_critique(tmp
     assert read_terms(from_runner[0]["code"])["vertical_bounce"]["amplitude"] == 0.2  # its critique, as asked
     assert "moves on from the incumbent's reward" not in from_runner[0]["code"]
     assert "moves on from the incumbent's reward" in cands[0]["code"]
+    from vidreward.search.stages import runner_up_of
+
+    elsewhere = dict(kept, runner_up=dict(kept["runner_up"], dir=str(tmp_path / "other" / "cand_1")))
+    with pytest.raises(ConfigError, match="runner_up.dir .* is not a candidate directory of"):
+        runner_up_of(elsewhere, str(prev.path("selection")))
 
 
 def test_a_revision_of_the_runner_up_warm_starts_from_the_runner_ups_policy(tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 from vidreward.backends import make_rewriter
 from vidreward.config import RunSettings
 from vidreward.critic.base import Critique, CritiqueInput
-from vidreward.errors import CritiqueError
+from vidreward.errors import ConfigError, CritiqueError
 from vidreward.fsutil import atomic_copy
 from vidreward.layout import RUNNER_UP_DIR, SCREEN_DIR, SCREEN_SELECTED, SELECTED, IterationPaths
 from vidreward.reflection import training_statistics
@@ -108,6 +108,10 @@ def runner_up_of(selection: dict, selection_path: str) -> PreviousIteration | No
         return None
     measured = Path(record["dir"])
     candidate = measured.parent if measured.name == SCREEN_DIR else measured
+    iteration_dir = Path(selection_path).parent
+    if candidate.parent.resolve() != iteration_dir.resolve():
+        raise ConfigError(f"{selection_path}: runner_up.dir {record['dir']!r} is not a candidate "
+                          f"directory of {iteration_dir}")
     return PreviousIteration(
         reward=str(IterationPaths.in_dir(candidate, "reward")),
         critique=str(IterationPaths.in_dir(measured, "critique")),
