@@ -189,6 +189,15 @@ def selection_inputs(wildcards):
     return inputs
 
 
+def measured_runs(wildcards, it):
+    """Every run of iteration ``it`` that has a measured rollout: each candidate's final run and,
+    under successive halving, its screening run."""
+    runs = [it.cand(k) for k in candidates_of(wildcards)]
+    if halving_of(wildcards):
+        runs += [it.cand(k, SCREEN_DIR) for k in candidates_of(wildcards)]
+    return runs
+
+
 def critique_inputs(wildcards):
     """The selection, the selected rollout and the measured critiques it may come from."""
     it = iteration_paths(wildcards)
@@ -198,9 +207,7 @@ def critique_inputs(wildcards):
     }
     inputs["clip"] = run_clip_video(wildcards)
     inputs["feedback"] = human_feedback(wildcards)
-    sources = [it.cand(k) for k in candidates_of(wildcards)]
-    if halving_of(wildcards):
-        sources += [it.cand(k, SCREEN_DIR) for k in candidates_of(wildcards)]
+    sources = measured_runs(wildcards, it)
     if int(wildcards.i) > 0:
         sources.append(it.previous)
     # each measured critique's critic/ directory comes with it (same job) and is copied by the
@@ -222,10 +229,7 @@ def runner_up_sources(wildcards, names=RUNNER_UP_SOURCES):
         or run_settings(wildcards).search.runner_up_candidates() == 0
     ):
         return []
-    it = iteration_paths(wildcards, -1)
-    sources = [it.cand(k) for k in candidates_of(wildcards)]
-    if halving_of(wildcards):
-        sources += [it.cand(k, SCREEN_DIR) for k in candidates_of(wildcards)]
+    sources = measured_runs(wildcards, iteration_paths(wildcards, -1))
     return [
         str(s.path(name))
         for s in sources

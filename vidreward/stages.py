@@ -84,8 +84,6 @@ def train_stage(
     from vidreward.search.stages import reuse_screening
     from vidreward.train.ppo import train_policy
 
-    if proposals is not None:
-        init_checkpoint = warm_start_of(proposals, candidate, init_checkpoint)
     cfg = settings.train_config(iteration, candidate)
     halving = settings.search.halving
     screen = None
@@ -100,6 +98,8 @@ def train_stage(
             screen = Path(policy_out).parent / SCREEN_DIR
             cfg = dataclasses.replace(cfg, total_env_steps=cfg.total_env_steps - screen_steps)
             init_checkpoint = str(IterationPaths.in_dir(screen, "policy"))
+    if proposals is not None and screen is None:  # a continued survivor starts from its screening run
+        init_checkpoint = warm_start_of(proposals, candidate, init_checkpoint)
     use_models(settings.robot_model)
     out_dirs = {Path(p).parent for p in (policy_out, train_log_out, tb_out)}
     confine_process(write_dirs=sorted(out_dirs))  # before any reward code is loaded

@@ -78,8 +78,11 @@ def propose_rewards_stage(settings: RunSettings, iteration: int, expert_clip: st
                                           pending=frozenset(p.digest for p in proposals))
             extra = revise(make_rewriter(settings.rewriter, runner_dir), runner_up, n_runner, pending,
                            runner_dir)
-            proposals += _from_runner_up(extra, selection)
             record = selection["runner_up"]
+            for p in extra:
+                p.label = (f"from the runner-up (iteration {record['iteration']}'s cand_{record['candidate']}, "
+                           f"{selection['objective']} {record['value']:.3f}): {p.label}")
+            proposals += extra
             parents += [{"kind": "runner_up", "iteration": record["iteration"],
                          "candidate": record["candidate"], "policy": runner_up.policy}] * len(extra)
     for j, p in enumerate(proposals):
@@ -87,15 +90,6 @@ def propose_rewards_stage(settings: RunSettings, iteration: int, expert_clip: st
             p.report = validate_reward_code(p.code, task.robot, origin=f"{proposals_out} candidate {j}")
     write_proposals(proposals_out, proposals, rewriter.name, iteration, parents)
     log.info("proposed %d candidates: %s", len(proposals), "; ".join(p.label for p in proposals))
-
-
-def _from_runner_up(proposals, selection: dict):
-    """``proposals`` labelled as revisions of the selection's runner-up."""
-    record = selection["runner_up"]
-    for p in proposals:
-        p.label = (f"from the runner-up (iteration {record['iteration']}'s cand_{record['candidate']}, "
-                   f"{selection['objective']} {record['value']:.3f}): {p.label}")
-    return proposals
 
 
 def runner_up_of(selection: dict, selection_path: str) -> PreviousIteration | None:
