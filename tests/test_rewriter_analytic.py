@@ -163,8 +163,11 @@ def test_jump_direction_and_posture_terms_reward_what_they_name():
     state = sample_state("ant", num_envs=4, seed=2)
     state["root_linvel"] = torch.tensor([[0.0, 1.0, 0.5]] * 4)  # along +y, rising
     state["root_angvel"] = torch.tensor([[0.0, 0.0, 1.0]] * 4)
-    state["root_pos"] = torch.tensor([[0.0, 0.0, 0.55 + 9.81 * 0.09 / 8]] * 4)  # apex of a 0.3 s flight
     state["foot_contact_forces"] = torch.tensor([[20.0] * 4, [20.0, 0, 0, 0], [0.0] * 4, [0.0] * 4])
+    apex = 9.81 * 0.09 / 8  # of a 0.3 s flight
+    # feet unloaded in rows 2 and 3: row 2's lowest foot at the apex, row 3's at half of it
+    state["foot_heights"] = torch.tensor([[0.0] * 4, [0.0, 0.1, 0.1, 0.1], [apex, 0.3, 0.3, 0.3],
+                                          [0.3, apex / 2, 0.3, 0.3]])
     state["episode_time"] = torch.tensor([0.2, 0.2, 0.2, 1.8])  # phases 0.1 (stance) and 0.9 (flight)
     half = 0.1  # nose up 0.2 rad: rotation of -0.2 rad about +y
     state["root_quat"] = torch.tensor([[math.cos(half), 0.0, -math.sin(half), 0.0]] * 4)
@@ -172,8 +175,8 @@ def test_jump_direction_and_posture_terms_reward_what_they_name():
     s = {name: TERM_LIBRARY[name].defaults["scale"] for name in terms}
     # takeoff: half the take-off speed, scaled by the share of loaded feet
     assert c["takeoff"].tolist() == pytest.approx([s["takeoff"] * 0.5, s["takeoff"] * 0.125, 0.0, 0.0])
-    # flight: only with every foot off, full at the apex height of a flight_time flight
-    assert c["flight"].tolist() == pytest.approx([0.0, 0.0, s["flight"], s["flight"]], rel=1e-4)
+    # flight: only with every foot off, by the lowest foot's height, full at the apex of a flight_time flight
+    assert c["flight"].tolist() == pytest.approx([0.0, 0.0, s["flight"], s["flight"] / 2], rel=1e-4)
     # gait_schedule: feet down in stance pays 0.5 / duty, flight in the flight window 0.5 / (1 - duty)
     g = s["gait_schedule"]
     assert c["gait_schedule"].tolist() == pytest.approx([g * 0.5 / 0.75, g * 0.5 / 0.75, 0.0, g * 2.0])

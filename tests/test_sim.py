@@ -13,6 +13,10 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from vidreward.errors import ConfigError  # noqa: E402
+from vidreward.sim.kinematics import _geom_bottom  # noqa: E402
+from vidreward.sim.robots.ant import ANT_FEET  # noqa: E402
+from vidreward.sim.robots.anymal import ANYMAL_LEGS  # noqa: E402
+from vidreward.sim.robots.humanoid import HUMANOID_FEET  # noqa: E402
 from vidreward.sim import (  # noqa: E402
     ROBOTS,
     RolloutSim,
@@ -23,6 +27,9 @@ from vidreward.sim import (  # noqa: E402
 )
 
 ROBOT_NAMES = tuple(sorted(ROBOTS))
+# (foot, geom) of each robot, in foot order, as its model module declares them
+FOOT_GEOMS = {"ant": ANT_FEET, "humanoid": HUMANOID_FEET,
+              "anymal": [(leg, f"{leg}_foot") for leg in ANYMAL_LEGS]}
 
 
 def _random_actions(steps: int, n: int, dim: int, seed: int = 0) -> list[torch.Tensor]:
@@ -73,6 +80,45 @@ def test_standing_height_matches_settled_pose(name):
     weight = sim.model.body_subtreemass[1] * 9.81
     assert float(result.state["foot_contact_forces"].sum()) == pytest.approx(weight, rel=0.1)
     assert (result.state["foot_contact_forces"] > 0).all()
+    # and every foot is on the floor (within the contact margin: the Ant's geoms rest 2 cm above it),
+    # its height the lowest point of its foot geom, in foot order (at rest the sensors' physics step,
+    # one before the state's, has the same pose)
+    heights = result.state["foot_heights"][0].numpy()
+    assert float(np.abs(heights).max()) < 0.03
+    data = mujoco.MjData(sim.model)
+    data.qpos[:] = sim._state[0, sim._qpos_sl]
+    mujoco.mj_kinematics(sim.model, data)
+    geometry = [_geom_bottom(sim.model, data, sim.model.geom(geom).id) for _, geom in FOOT_GEOMS[name]]
+    np.testing.assert_allclose(heights, geometry, atol=1e-3)
+    sim.close()
+
+
+def test_foot_heights_rise_off_the_floor_in_a_drop():
+    """Dropped from its start height (with reset noise) the Ant's feet are in the air and come down
+    to the floor as it lands, each at the height of its own foot geom's lowest point: ``foot_heights``
+    follows the feet, in foot order, not the torso."""
+    sim = RolloutSim(get_robot("ant"), 1, seed=0)
+    sim.reset()
+
+    def geometry():
+        data = mujoco.MjData(sim.model)
+        data.qpos[:] = sim._state[0, sim._qpos_sl]
+        mujoco.mj_kinematics(sim.model, data)
+        return np.array([_geom_bottom(sim.model, data, sim.model.geom(geom).id) for _, geom in ANT_FEET])
+
+    before = geometry()
+    first = sim.step(_zeros(sim)).state
+    after, heights = geometry(), first["foot_heights"][0].numpy()
+    assert heights.min() > 0.1 and (first["foot_contact_forces"] == 0).all()
+    # the sensors' physics step is the last one of the control step: falling feet lie in between
+    assert (after <= heights).all() and (heights <= before).all()
+    for _ in range(40):
+        last = sim.step(_zeros(sim)).state
+    at_rest, heights = geometry(), last["foot_heights"][0].numpy()
+    assert heights.min() < 0.03 and np.ptp(at_rest) > 0.05  # landed, one foot left up by the noise
+    np.testing.assert_allclose(heights, at_rest, atol=2e-3)
+    torso_drop = float(first["root_pos"][0, 2] - last["root_pos"][0, 2])
+    assert abs((before - at_rest).min() - torso_drop) > 0.1  # the legs swing down as it lands
     sim.close()
 
 

@@ -162,6 +162,7 @@ def _random_batch(dims: RobotDims, n: int, gen: torch.Generator) -> dict[str, to
     )
     steps = torch.randint(0, max(1, int(round(10.0 / dims.dt))), (n,), generator=gen)
     episode_time = steps.to(torch.float32) * dims.dt
+    foot_heights = torch.where(in_contact, torch.zeros(n, f), torch.rand(n, f, generator=gen) * 0.4 * h)
     return {
         "root_pos": root_pos,
         "root_quat": quat,
@@ -172,6 +173,7 @@ def _random_batch(dims: RobotDims, n: int, gen: torch.Generator) -> dict[str, to
         "actions": actions,
         "prev_actions": prev_actions,
         "foot_contact_forces": foot_contact_forces,
+        "foot_heights": foot_heights,
         "episode_time": episode_time,
     }
 
@@ -191,6 +193,9 @@ def _place_corner_cases(batch: dict[str, torch.Tensor], h: float) -> None:
     batch["foot_contact_forces"][0] = 50.0
     batch["episode_time"][0] = 0.0
     batch["foot_contact_forces"][1] = 0.0
+    batch["foot_heights"][0] = 0.0  # standing on its feet
+    batch["foot_heights"][1] = 0.4 * h  # every foot well off the floor
+    batch["foot_heights"][2] = 0.9 * h  # legs in the air, the torso on the floor
 
 
 def sample_state(robot: Any, num_envs: int = 8, seed: int = 0) -> dict[str, Any]:

@@ -17,9 +17,9 @@ parameters (units) and the value before ``scale``:
 ``lateral_drift``     none: -|vy| (world y)
 ``takeoff``           target_vz (m/s), contact_threshold (N): the push of a jump, upward torso velocity
                       while feet are still loaded: (share of feet down) * clip(vz / target_vz, 0, 1)
-``flight``            flight_time (s), contact_threshold (N): a real jump, every foot off AND the torso
-                      above standing height: all_feet_up * clip((z - standing_height) / clearance, 0, 1)
-                      with clearance = g flight_time^2 / 8 (the apex of a ballistic flight that long)
+``flight``            flight_time (s), contact_threshold (N): a real jump, every foot off AND clear of the
+                      floor: all_feet_up * clip(lowest foot height / clearance, 0, 1) with clearance =
+                      g flight_time^2 / 8 (the apex of a ballistic flight that long)
 ``gait_schedule``     frequency (Hz), duty (stance share of the period), contact_threshold (N): a clock
                       phase = frac(frequency * episode_time); stance window phase < duty (some foot
                       down), flight window after it (all feet off); agreement with the window, each
@@ -227,18 +227,18 @@ JUMP_TERMS: tuple[TermSpec, ...] = (
     _spec(
         "flight",
         {"scale": 0.5, "flight_time": 0.3, "contact_threshold": 1.0},
-        "a real jump: every foot off the ground (force < contact_threshold N) with the torso above "
-        "its standing height, all_feet_up * clip((z - standing_height) / clearance, 0, 1), clearance = "
-        "g * flight_time^2 / 8 m, the apex of a ballistic flight of flight_time s (a skip with legs "
-        "tucked earns nothing)",
-        ("root_pos", "foot_contact_forces", "standing_height"),
+        "a real jump: every foot off the ground (force < contact_threshold N) and clear of the floor, "
+        "all_feet_up * clip(min(foot_heights) / clearance, 0, 1), clearance = g * flight_time^2 / 8 m, "
+        "the apex of a ballistic flight of flight_time s; the lowest foot has to rise, not the torso "
+        "(standing tall on barely lifted feet earns nothing)",
+        ("foot_contact_forces", "foot_heights"),
         f'''
-    # flight: all feet off the ground AND the torso above its standing height; full reward from the
+    # flight: all feet off the ground AND the lowest foot clear of the floor; full reward from the
     # apex height of a ballistic flight lasting flight_time s, clearance = g * flight_time^2 / 8.
     p = TERMS["flight"]
     all_feet_up = (foot_contact_forces < p["contact_threshold"]).all(dim=1).to(foot_contact_forces.dtype)
     clearance = {G!r} * p["flight_time"] * p["flight_time"] / 8.0
-    lift = torch.clamp((root_pos[:, 2] - standing_height) / clearance, 0.0, 1.0)
+    lift = torch.clamp(foot_heights.min(dim=1).values / clearance, 0.0, 1.0)
     components["flight"] = p["scale"] * all_feet_up * lift
 ''',
     ),

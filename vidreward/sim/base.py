@@ -31,6 +31,7 @@ import torch
 
 from vidreward.errors import ConfigError
 from vidreward.sim.fields import STATE_FIELD_NAMES
+from vidreward.sim.kinematics import round_geom_bottoms
 from vidreward.sim.robots.anymal import ANYMAL_STAND
 from vidreward.sim.robots.spec import GRAVITY, RobotSpec
 
@@ -143,6 +144,14 @@ class BatchedSim:
             [m.sensor_adr[m.sensor(f"touch_{foot}").id] for foot in robot.foot_names], dtype=np.int64
         )
         self._weight = float(m.body_subtreemass[m.body(robot.root_body).id] * GRAVITY)
+        # and each foot geom's centre and z axis, for its lowest point (foot_heights)
+        pos = [m.sensor(f"foot_pos_{foot}") for foot in robot.foot_names]
+        self._foot_z_adr = np.array([m.sensor_adr[s.id] + 2 for s in pos], dtype=np.int64)
+        self._foot_axis_z_adr = np.array(
+            [m.sensor_adr[m.sensor(f"foot_zaxis_{foot}").id] + 2 for foot in robot.foot_names], dtype=np.int64
+        )
+        foot_geoms = np.array([m.sensor_objid[s.id] for s in pos])
+        self._foot_kind, self._foot_size = m.geom_type[foot_geoms].astype(int), m.geom_size[foot_geoms]
 
         # control mapping
         lo, hi = m.actuator_ctrlrange[:, 0].copy(), m.actuator_ctrlrange[:, 1].copy()
@@ -317,6 +326,8 @@ class BatchedSim:
             "actions": torch.from_numpy(self._actions.copy()),
             "prev_actions": torch.from_numpy(self._prev_actions.copy()),
             "foot_contact_forces": t(feet),
+            "foot_heights": t(round_geom_bottoms(self._foot_kind, self._foot_size,
+                                                 self._sens[:, self._foot_z_adr], self._sens[:, self._foot_axis_z_adr])),
             "up_proj": t(rot[:, 2, 2]),
             "heading_proj": t(rot[:, 0, 0]),
             "episode_time": t(self._steps * self.robot.dt),

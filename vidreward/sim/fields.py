@@ -26,6 +26,7 @@ STATE_FIELDS: tuple[StateField, ...] = (
     StateField("actions", "[N, A]", "actions applied this step, each in [-1, 1]"),
     StateField("prev_actions", "[N, A]", "actions applied on the previous step, each in [-1, 1]"),
     StateField("foot_contact_forces", "[N, F]", "normal contact force on each foot, newtons"),
+    StateField("foot_heights", "[N, F]", "height of each foot's lowest point above the floor (z = 0), metres"),
     StateField("up_proj", "[N]", "z component of the torso's up axis (1 upright, <0 upside down)"),
     StateField("heading_proj", "[N]", "x component of the torso's forward axis (1 = facing +x)"),
     StateField("episode_time", "[N]", "seconds since this environment was reset"),

@@ -22,19 +22,33 @@ def _collision_geoms(model: mujoco.MjModel) -> list[int]:
     ]
 
 
+ROUND_GEOMS = (int(mujoco.mjtGeom.mjGEOM_SPHERE), int(mujoco.mjtGeom.mjGEOM_CAPSULE),
+               int(mujoco.mjtGeom.mjGEOM_CYLINDER))
+
+
+def round_geom_bottoms(kind: np.ndarray, size: np.ndarray, centre_z: np.ndarray,
+                       axis_z: np.ndarray) -> np.ndarray:
+    """World z of the lowest points of spheres, capsules and cylinders (``ROUND_GEOMS``), exact:
+    ``kind`` [G] geom types, ``size`` [G, >=2] radius and half-length, ``centre_z`` and ``axis_z``
+    [..., G] the centre's height and the z component of the geom's own z axis."""
+    radius, half = size[:, 0], size[:, 1]
+    tilt = np.abs(axis_z)
+    sphere = kind == int(mujoco.mjtGeom.mjGEOM_SPHERE)
+    cylinder = kind == int(mujoco.mjtGeom.mjGEOM_CYLINDER)
+    side = np.where(cylinder, np.sqrt(np.clip(1.0 - axis_z * axis_z, 0.0, 1.0)), 1.0) * radius
+    return np.where(sphere, centre_z - radius, centre_z - tilt * half - side)
+
+
 def _geom_bottom(model: mujoco.MjModel, data: mujoco.MjData, g: int) -> float:
     """World z of the lowest point of geom ``g`` (exact for spheres, capsules, cylinders, boxes;
     the bounding sphere for other shapes)."""
     centre_z = data.geom_xpos[g][2]
     rot_z = data.geom_xmat[g].reshape(3, 3)[2]  # z components of the geom's local axes
     size = model.geom_size[g]
-    kind = model.geom_type[g]
-    if kind == mujoco.mjtGeom.mjGEOM_SPHERE:
-        return centre_z - size[0]
-    if kind == mujoco.mjtGeom.mjGEOM_CAPSULE:
-        return centre_z - abs(rot_z[2]) * size[1] - size[0]
-    if kind == mujoco.mjtGeom.mjGEOM_CYLINDER:
-        return centre_z - abs(rot_z[2]) * size[1] - np.sqrt(max(0.0, 1 - rot_z[2] ** 2)) * size[0]
+    kind = int(model.geom_type[g])
+    if kind in ROUND_GEOMS:
+        return float(round_geom_bottoms(np.array([kind]), size[None], np.array([centre_z]),
+                                        np.array([rot_z[2]]))[0])
     if kind == mujoco.mjtGeom.mjGEOM_BOX:
         return centre_z - float(np.abs(rot_z) @ size)
     return centre_z - model.geom_rbound[g]

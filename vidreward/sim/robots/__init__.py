@@ -5,7 +5,8 @@ Each robot is a ``RobotSpec`` (``spec.py``), defined with its model builder in i
 compiled through ``mujoco.MjSpec`` with the same additions (``mjcf.py``), whatever its source file:
 
 * a touch sensor on a site enclosing each foot, so ``foot_contact_forces`` come from ``sensordata``
-  (which ``mujoco.rollout`` returns, so the batched fast path needs no per-env Python);
+  (which ``mujoco.rollout`` returns, so the batched fast path needs no per-env Python), and the
+  foot geom's position and z axis, from which ``foot_heights`` are read the same way;
 * a tracking camera named :attr:`RobotSpec.camera` giving a side view (looking along +y);
 * an offscreen buffer large enough for 1080-pixel renders.
 

@@ -32,7 +32,9 @@ def gym_model(asset: str, feet: list[tuple[str, str]], camera_distance: float, c
 
 
 def add_foot_sensors(spec: mujoco.MjSpec, feet: list[tuple[str, str]], scale: float = 1.5) -> None:
-    """Add a site enclosing each foot geom and a touch sensor on it.
+    """Add a site enclosing each foot geom and a touch sensor on it, and the foot geom's world
+    position and z axis (sensors ``foot_pos_<foot>``, ``foot_zaxis_<foot>``), from which the
+    simulator reads each foot's lowest point (``foot_heights``).
 
     ``feet``: (foot name, geom name). A capsule or cylinder foot (a leg's lower segment, e.g. the
     Ant's ankles) gets a capsule site along the whole segment, so contact anywhere on it counts: a
@@ -70,6 +72,10 @@ def add_foot_sensors(spec: mujoco.MjSpec, feet: list[tuple[str, str]], scale: fl
             objtype=mujoco.mjtObj.mjOBJ_SITE,
             objname=site.name,
         )
+        for kind, sensor in (("pos", mujoco.mjtSensor.mjSENS_FRAMEPOS),
+                             ("zaxis", mujoco.mjtSensor.mjSENS_FRAMEZAXIS)):
+            spec.add_sensor(name=f"foot_{kind}_{foot}", type=sensor, objtype=mujoco.mjtObj.mjOBJ_GEOM,
+                            objname=geom_name)
 
 
 def ensure_camera(spec: mujoco.MjSpec, root_body: str, name: str, distance: float, height: float):
