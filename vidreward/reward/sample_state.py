@@ -4,9 +4,10 @@
 :data:`vidreward.sim.fields.STATE_FIELDS` with the robot's shapes and dtypes (tensors ``float32``;
 ``dt``, ``standing_height`` and ``body_length`` Python floats). The batch deliberately contains the
 corner cases a trainer meets: env 0 is at rest right after a reset (zero velocities and actions,
-``episode_time`` 0, upright, feet loaded), env 1 is fully airborne (no foot contact), env 2 is upside
-down; the others are random but physically plausible. Reward code that divides by a speed or a
-contact force without a guard shows up here as NaN/inf.
+``episode_time`` 0, upright, feet loaded and on the floor), env 1 is fully airborne (no foot
+contact, every foot well off the floor), env 2 is upside down; the others are random but
+physically plausible. Reward code that divides by a speed or a contact force without a guard
+shows up here as NaN/inf.
 
 This module imports only torch and the field table, so the sandbox child process stays light; the
 robot table (``vidreward.sim.robots``) is imported only when a robot is named by string.
