@@ -37,6 +37,14 @@ def _random_actions(steps: int, n: int, dim: int, seed: int = 0) -> list[torch.T
     return [torch.rand(n, dim, generator=g) * 2 - 1 for _ in range(steps)]
 
 
+def _foot_bottoms(sim, name: str) -> np.ndarray:
+    """The lowest point of each foot geom of env 0's current pose, in foot order (MuJoCo's kinematics)."""
+    data = mujoco.MjData(sim.model)
+    data.qpos[:] = sim._state[0, sim._qpos_sl]
+    mujoco.mj_kinematics(sim.model, data)
+    return np.array([_geom_bottom(sim.model, data, sim.model.geom(geom).id) for _, geom in FOOT_GEOMS[name]])
+
+
 def _zeros(sim) -> torch.Tensor:
     return torch.zeros(sim.num_envs, sim.robot.action_dim)
 
@@ -85,11 +93,7 @@ def test_standing_height_matches_settled_pose(name):
     # one before the state's, has the same pose)
     heights = result.state["foot_heights"][0].numpy()
     assert float(np.abs(heights).max()) < 0.03
-    data = mujoco.MjData(sim.model)
-    data.qpos[:] = sim._state[0, sim._qpos_sl]
-    mujoco.mj_kinematics(sim.model, data)
-    geometry = [_geom_bottom(sim.model, data, sim.model.geom(geom).id) for _, geom in FOOT_GEOMS[name]]
-    np.testing.assert_allclose(heights, geometry, atol=1e-3)
+    np.testing.assert_allclose(heights, _foot_bottoms(sim, name), atol=1e-3)
     sim.close()
 
 
@@ -101,10 +105,7 @@ def test_foot_heights_rise_off_the_floor_in_a_drop():
     sim.reset()
 
     def geometry():
-        data = mujoco.MjData(sim.model)
-        data.qpos[:] = sim._state[0, sim._qpos_sl]
-        mujoco.mj_kinematics(sim.model, data)
-        return np.array([_geom_bottom(sim.model, data, sim.model.geom(geom).id) for _, geom in ANT_FEET])
+        return _foot_bottoms(sim, "ant")
 
     before = geometry()
     first = sim.step(_zeros(sim)).state
