@@ -28,7 +28,7 @@ FPS = 25.0
 DIAM = 24  # px: the disc's body size
 SPEED_PX = 40.0  # px/s to the right
 BOUNCE_PX = 6.0  # px amplitude
-BOUNCE_HZ = 1.5
+BOUNCE_HZ = 1.1  # below CLOCK_MIN_HZ: a bounce vertical_bounce asks for (fast hops: test_fast_hops_*)
 BL, SH = 0.8, 0.55  # robot body_length and standing_height used by the critic tests
 
 
@@ -364,3 +364,26 @@ def test_robot_flying_too_much_drops_flight_reward_and_adds_ground_contact(tmp_p
     assert "airborne" in items(c, "remove")
     assert items(c, "new").get("ground_contact") == {}
     assert any(p.component == "airborne" for p in c.problems)
+
+
+def test_fast_hops_ask_for_bounce_clock_instead_of_vertical_bounce(tmp_path):
+    # an expert hopping at 1.8 Hz, in the air most of the time: the bounce follows the policy's clock
+    clip = tmp_path / "hops.mp4"
+    write_video(clip, disc_video(hz=1.8), FPS)
+    e = AnalyticCritic().expert_descriptors(clip)
+    assert e["bounce_frequency"] == pytest.approx(1.8, abs=0.1) and e["airborne_fraction"] >= 0.3
+    traj = matching_traj(tmp_path / "trajectory.npz", e, amp_m=0.0)
+    c = run_critic(tmp_path, clip, traj, terms_code("forward_velocity", "vertical_bounce", "airborne"))
+    new = items(c, "new")
+    assert new["bounce_clock"] == {"amplitude": pytest.approx(e["bounce_amplitude"] * BL, rel=1e-3),
+                                   "frequency": pytest.approx(e["bounce_frequency"], rel=1e-3)}
+    # the clocked terms agree on the frequency (the policy observes one clock)
+    assert new["gait_schedule"]["frequency"] == new["bounce_clock"]["frequency"]
+    assert "vertical_bounce" in items(c, "remove") and "vertical_bounce" not in items(c, "rewrite")
+    # the same hops at 1.0 Hz keep the phase-free vertical_bounce
+    slow = tmp_path / "slow.mp4"
+    write_video(slow, disc_video(hz=1.0), FPS)
+    e = AnalyticCritic().expert_descriptors(slow)
+    c = run_critic(tmp_path, slow, matching_traj(tmp_path / "slow.npz", e, amp_m=0.0),
+                   terms_code("forward_velocity", "vertical_bounce", "airborne"))
+    assert "vertical_bounce" in items(c, "rewrite") and "bounce_clock" not in items(c, "new")
