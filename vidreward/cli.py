@@ -49,8 +49,8 @@ def _rate(args: argparse.Namespace) -> int:
     from vidreward.compare.rating_server import serve
 
     server = serve(args.page_dir, args.ratings, host=args.host, port=args.port)
-    print(f"rating page: {server.url}  (ratings saved to {args.ratings}; Ctrl-C stops)", flush=True)
-    try:
+    try:  # a Ctrl-C as soon as the address is printed stops it as cleanly as one while serving
+        print(f"rating page: {server.url}  (ratings saved to {args.ratings}; Ctrl-C stops)", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass
