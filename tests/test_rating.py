@@ -286,9 +286,12 @@ def test_server_saves_and_merges(server):
 
 def test_cli_rate_serves_until_interrupted(page, tmp_path):
     _, page_dir, _ = page
+    # started with SIGINT ignored, as a script's background job (or a pytest-xdist worker's child)
+    # inherits it: Ctrl-C must still stop the server
     proc = subprocess.Popen([sys.executable, "-m", "vidreward.cli", "rate", str(page_dir), "--ratings",
                              str(tmp_path / "r.json"), "--port", "0"], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         line = proc.stdout.readline()
         assert line.startswith("rating page: http://127.0.0.1:"), (line, proc.stderr.read())

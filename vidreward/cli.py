@@ -14,6 +14,7 @@ focal length; by default a 45 degree vertical field of view, centred, is assumed
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from vidreward.errors import VidrewardError
@@ -48,6 +49,9 @@ def _motion(args: argparse.Namespace) -> int:
 def _rate(args: argparse.Namespace) -> int:
     from vidreward.compare.rating_server import serve
 
+    # Ctrl-C stops it even when started with SIGINT ignored (inherited: a background job of a
+    # script, a test runner's worker), where Python would not raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     server = serve(args.page_dir, args.ratings, host=args.host, port=args.port)
     try:  # a Ctrl-C as soon as the address is printed stops it as cleanly as one while serving
         print(f"rating page: {server.url}  (ratings saved to {args.ratings}; Ctrl-C stops)", flush=True)
