@@ -192,19 +192,18 @@ def _check_bounce_matches(c: Comparison) -> None:
     c.problem(
         f"The robot's torso {robot_motion}; the expert bounces {e['bounce_amplitude']:.3f} body "
         f"lengths ({amp_m:.3f} m for this robot) at {freq:.2f} Hz.", "vertical_bounce")
+    bounce = {"amplitude": round(amp_m, 4), "frequency": round(freq, 4)}
     clocked = freq >= CLOCK_MIN_HZ and e["airborne_fraction"] >= BIG_AIRBORNE
     if clocked:
         # fast ballistic hops: one fixed rhythm, so the bounce follows the clock the policy observes
         c.put("bounce_clock",
               f"Hop in time with a clock: torso at standing_height + {amp_m:.3f} m * sin(2 pi "
-              f"{freq:.2f} Hz t) and its vertical speed, the expert's rhythm of fast hops.",
-              {"amplitude": round(amp_m, 4), "frequency": round(freq, 4)})
+              f"{freq:.2f} Hz t) and its vertical speed, the expert's rhythm of fast hops.", bounce)
         c.remove("vertical_bounce", f"A phase-free bounce lets the robot bounce at any phase; the "
                  f"expert hops in one {freq:.2f} Hz rhythm, which bounce_clock sets.")
     else:
-        c.put("vertical_bounce",
-              f"Bounce like standing_height + {amp_m:.3f} m * sin(2 pi {freq:.2f} Hz t).",
-              {"amplitude": round(amp_m, 4), "frequency": round(freq, 4)})
+        c.put("vertical_bounce", f"Bounce like standing_height + {amp_m:.3f} m * sin(2 pi {freq:.2f} Hz t).",
+              bounce)
     if freq_off and freq > 0 and e["airborne_fraction"] >= SCHEDULE_AIR_MIN:
         duty = min(max(1.0 - e["airborne_fraction"], DUTY_MIN), DUTY_MAX)
         robot_rhythm = (f"the robot's {r['bounce_frequency']:.2f} Hz" if r["bounce_frequency"] > 0
