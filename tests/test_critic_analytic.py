@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -387,3 +388,34 @@ def test_fast_hops_ask_for_bounce_clock_instead_of_vertical_bounce(tmp_path):
     c = run_critic(tmp_path, slow, matching_traj(tmp_path / "slow.npz", e, amp_m=0.0),
                    terms_code("forward_velocity", "vertical_bounce", "airborne"))
     assert "vertical_bounce" in items(c, "rewrite") and "bounce_clock" not in items(c, "new")
+
+
+def test_crouch_asks_for_a_height_kernel_that_pays_the_standing_robot(tmp_path):
+    # the motion suite's crawl: torso at 0.67 of standing height, no bounce; the robot stands. The
+    # height term must still pay where the robot is, or PPO has no gradient toward the crouch.
+    import torch
+
+    from vidreward.critic.checks import compare
+    from vidreward.critic.reward_terms import RewardTerms
+    from vidreward.reward.loader import load_reward_source
+    from vidreward.reward.sample_state import sample_state
+    from vidreward.reward.terms import render_reward_code
+    from vidreward.sim.robots import get_robot
+
+    spec = get_robot("ant")
+    sh = float(spec.standing_height)
+    expert = {"speed": 0.31, "bounce_amplitude": 0.006, "bounce_frequency": 0.0,
+              "airborne_fraction": 0.0, "height_ratio": 0.67}
+    robot = {**expert, "height_ratio": 1.0}
+    crit = Critique(backend="analytic")
+    compare(crit, expert, robot, {"lateral_speed_body": 0.0, "upright_fraction": 1.0},
+            RewardTerms(names={"forward_velocity"}), float(spec.body_length), sh)
+    params = items(crit, "new")["height"]
+    assert params["target_height"] == pytest.approx(0.67 * sh, rel=1e-3)
+    fn = load_reward_source(render_reward_code({"height": {"scale": 1.0, **params}}), origin="crawl.py")
+    state = sample_state("ant", num_envs=3, seed=0)
+    state["root_pos"] = torch.tensor([[0.0, 0.0, z] for z in (0.67 * sh, sh, 1.2 * sh)])
+    at_target, standing, tall = fn(state)[1]["height"].tolist()
+    assert at_target == pytest.approx(1.0, abs=1e-4)
+    assert standing == pytest.approx(math.exp(-1.0), rel=1e-3)  # was exp(-3.3) with a 0.1 m kernel
+    assert 0.0 < tall < standing

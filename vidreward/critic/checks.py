@@ -15,7 +15,7 @@ Each check adds problems and the four-part changes with concrete numbers and mac
 | ``flight`` | ``flight_time`` T (s) = expert airborne fraction / expert bounce frequency (one flight per bounce), at most the flight whose apex is the robot's standing_height, sqrt(8 standing_height / g) |
 | ``gait_schedule`` | ``frequency`` (Hz, the expert's bounce), ``duty`` = 1 - expert airborne fraction (stance share of a period) |
 | ``ground_contact`` | (none: reward feet on the ground when the robot flies more than the expert) |
-| ``height`` | ``target_height`` (m) |
+| ``height`` | ``target_height`` (m), ``sigma`` (m) = its distance from the standing height (at least 0.1) |
 | ``upright``, ``alive``, ``action_cost``, ``lateral_drift`` | none |
 
 The library's ``heading_velocity``, ``lateral_velocity``, ``yaw_rate`` and ``posture`` are not asked
@@ -61,7 +61,7 @@ from typing import Any, Callable
 from vidreward.critic.base import Critique, Item
 from vidreward.critic.motion import BOUNCE_MIN
 from vidreward.critic.reward_terms import RewardTerms
-from vidreward.reward.terms import forward_sigma
+from vidreward.reward.terms import forward_sigma, height_sigma
 
 SPEED_ABS, SPEED_REL = 0.10, 0.20
 AMP_ABS, AMP_REL = 0.02, 0.30
@@ -292,7 +292,9 @@ def _check_posture(c: Comparison) -> None:
     bounce_sets_height = expert_bounces and (any(n in c.terms.names for n in bounce_terms) or any(
         i.component in bounce_terms for i in c.crit.new + c.crit.rewrite))
     if "height" not in c.removed and not bounce_sets_height:
-        c.put("height", f"Hold the torso near {target_h:.3f} m.", {"target_height": round(target_h, 4)})
+        c.put("height", f"Hold the torso near {target_h:.3f} m.",
+              {"target_height": round(target_h, 4),
+               "sigma": round(height_sigma(target_h, c.standing_height), 4)})
 
 
 def _check_upright(c: Comparison) -> None:

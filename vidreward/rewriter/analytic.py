@@ -29,6 +29,7 @@ from vidreward.reward.terms import (
     check_param,
     comment_safe,
     forward_sigma,
+    height_sigma,
     read_terms,
     render_reward_code,
 )
@@ -103,7 +104,7 @@ class AnalyticRewriter:
             )
         if "low" in word and "vertical_bounce" not in terms:
             target_h = round(LOW_POSTURE_REL * sh, 4)
-            terms["height"] = {"target_height": target_h}
+            terms["height"] = {"target_height": target_h, "sigma": round(height_sigma(target_h, sh), 4)}
             reasons["height"] = f"'{word['low']}' -> low posture, torso at {target_h:g} m"
         elif "stand" in word and not moving and "vertical_bounce" not in terms:
             terms["height"] = {"target_height": None}
