@@ -48,7 +48,7 @@ def height_sigma(target_height: float, standing_height: float) -> float:
     """Kernel width (m) for holding the torso at ``target_height``: as wide as the distance from
     the robot's standing height (at least 0.1 m), so a robot standing still earns exp(-1) of the
     term and PPO has a gradient toward a crouch. With the fixed 0.1 m a crawl target 0.18 m below
-    standing paid exp(-3.2) = 0.04 there, and the oracle run on the motion suite's crawl never
+    standing paid exp(-3.3) = 0.04 there, and the oracle run on the motion suite's crawl never
     lowered the torso (README, "Oracle critic and imitation score")."""
     return max(abs(standing_height - target_height), 0.1)
 
