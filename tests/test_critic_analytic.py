@@ -390,7 +390,7 @@ def test_fast_hops_ask_for_bounce_clock_instead_of_vertical_bounce(tmp_path):
     assert "vertical_bounce" in items(c, "rewrite") and "bounce_clock" not in items(c, "new")
 
 
-def test_crouch_asks_for_a_height_kernel_that_pays_the_standing_robot(tmp_path):
+def test_crouch_asks_for_a_height_kernel_that_pays_the_standing_robot():
     # the motion suite's crawl: torso at 0.67 of standing height, no bounce; the robot stands. The
     # height term must still pay where the robot is, or PPO has no gradient toward the crouch.
     import torch

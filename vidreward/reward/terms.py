@@ -46,11 +46,11 @@ def forward_sigma(target_speed: float) -> float:
 
 def height_sigma(target_height: float, standing_height: float) -> float:
     """Kernel width (m) for holding the torso at ``target_height``: as wide as the distance from
-    the robot's standing height (at least 0.1 m), so a robot standing still earns exp(-1) of the
-    term and PPO has a gradient toward a crouch. With the fixed 0.1 m a crawl target 0.18 m below
-    standing paid exp(-3.3) = 0.04 there, and the oracle run on the motion suite's crawl never
-    lowered the torso (README, "Oracle critic and imitation score")."""
-    return max(abs(standing_height - target_height), 0.1)
+    the robot's standing height (at least the term's default width, 0.1 m), so a robot standing
+    still earns exp(-1) of the term and PPO has a gradient toward a crouch. With the fixed 0.1 m a
+    crawl target 0.18 m below standing paid exp(-3.3) = 0.04 there, and the oracle run on the
+    motion suite's crawl never lowered the torso (README, "Oracle critic and imitation score")."""
+    return max(abs(standing_height - target_height), TERM_LIBRARY["height"].defaults["sigma"])
 
 
 TERM_LIBRARY: dict[str, TermSpec] = {s.name: s for s in ALL_TERMS}
