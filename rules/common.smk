@@ -310,6 +310,22 @@ def all_iterations(wildcards):
     return [str(IterationPaths(wildcards.run, i).path("provenance")) for i in range(n)]
 
 
+def robustness_inputs(wildcards):
+    """Each iteration's selected policy, reward, training log and critique, the run's clip, its
+    evidence (the rollout camera) and, where the clip has one, its truth file."""
+    n = config["runs"][wildcards.run]["iterations"]
+    its = [IterationPaths(wildcards.run, i) for i in range(n)]
+    plural = {"policy": "policies", "reward": "rewards", "critique": "critiques"}
+    inputs = {key: [str(it.path(name)) for it in its] for name, key in plural.items()}
+    inputs["train_logs"] = [str(it.path("train_log")) for it in its]
+    inputs.update(
+        clip=run_clip_video(wildcards),
+        evidence=run_clip_evidence(wildcards),
+        truth=run_clip_truth(wildcards),
+    )
+    return inputs
+
+
 def drop_stale_backups():
     """Remove Snakemake's backups of this run's update() outputs that a killed job left behind.
 

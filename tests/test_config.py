@@ -41,6 +41,7 @@ def test_default_and_quick_configs_validate_with_defaults_filled():
         (lambda c: c["clips"]["cmu_01_01_forward_jumps"]["source"].update(url="http://x/y"), "exactly one"),
         (lambda c: c["runs"]["ant_cmu_jumps"]["critic"].update(backend="oracle"), "critic"),
         (lambda c: c.update(default_runs=["ghost"]), "no run named 'ghost'"),
+        (lambda c: c.update(robustness_episodes=0), "robustness_episodes"),
     ],
 )
 def test_bad_config_names_the_key(mutate, message):

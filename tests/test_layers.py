@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("vidreward.backends", "vidreward.search"),
     ("vidreward.config", "vidreward.config_schema", "vidreward.verify", "vidreward.provenance",
      "vidreward.summary", "vidreward.report", "vidreward.compare"),
-    ("vidreward.stages", "vidreward.search.stages", "vidreward.cli"),
+    ("vidreward.stages", "vidreward.search.stages", "vidreward.search.robustness", "vidreward.cli"),
 ]
 
 

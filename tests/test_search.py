@@ -385,3 +385,56 @@ def test_a_revision_of_the_runner_up_warm_starts_from_the_runner_ups_policy(tmp_
     assert warm_start_of(path, 0, "iter_1/policy.pth") == "iter_1/policy.pth"
     assert warm_start_of(path, 1, "iter_1/policy.pth") == "iter_1/cand_3/screen/policy.pth"
     assert warm_start_of(path, 1, None) is None  # a run without warm start starts from scratch
+
+
+def test_robustness_replays_the_run_seed_first_and_rejects_no_episodes():
+    from vidreward.search.robustness import episode_seeds
+
+    assert episode_seeds(7, 3) == [7, 8, 9]
+    for bad in (0, -1, 2.5, True):
+        with pytest.raises(ConfigError, match="robustness_episodes"):
+            episode_seeds(7, bad)
+
+
+def test_robustness_replays_a_kept_incumbent_once_and_copies_its_episodes(tmp_path, monkeypatch):
+    """Iteration 1 kept iteration 0's policy and reward (same bytes): its episodes are iteration
+    0's, copied; iteration 2's own policy is replayed. The summary is per iteration."""
+    import pandas as pd
+
+    from vidreward.search import robustness
+
+    calls = []
+
+    def fake_replay(settings, selected, seed, out_dir, camera, expert_clip, truth):
+        calls.append((selected.iteration, seed))
+        out_dir.mkdir(parents=True)
+        (out_dir / "rollout.mp4").write_bytes(b"episode %d %d" % (selected.iteration, seed))
+        gap = 0.1 * seed + (1.0 if selected.iteration == 2 else 0.0)
+        return {"iteration": selected.iteration, "seed": seed, "steps": 10, "seconds": 0.5,
+                "fell": seed == 1, "gap": gap, "imitation_score": None, "imitation_source": None,
+                "critic": "analytic"}
+
+    monkeypatch.setattr(robustness, "replay_episode", fake_replay)
+    files = {}
+    for i, policy in enumerate((b"policy A", b"policy A", b"policy B")):
+        d = tmp_path / f"iter_{i}"
+        d.mkdir()
+        (d / "policy.pth").write_bytes(policy)
+        (d / "reward.py").write_text("reward")
+        Critique(backend="analytic", gap=0.5 + i).save(d / "critique.json")
+        files[i] = robustness.SelectedPolicy(i, d / "policy.pth", d / "reward.py",
+                                             d / "train_log.csv", d / "critique.json")
+    settings = load_config("config/quick.yaml")
+    settings = RunSettings.from_config(settings, "ant_quick")
+    out = tmp_path / "robustness"
+    summary = robustness.evaluate_robustness(settings, list(files.values()), 3, "clip.mp4", "fixed",
+                                             out / "episodes", out / "episodes.csv", out / "summary.json")
+    assert calls == [(0, 0), (0, 1), (0, 2), (2, 0), (2, 1), (2, 2)]
+    assert (out / "episodes/iter_1/seed_2/rollout.mp4").read_bytes() == b"episode 0 2"
+    table = pd.read_csv(out / "episodes.csv")
+    assert list(table["iteration"]) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert summary["iterations"]["1"]["median_gap"] == pytest.approx(0.1)
+    assert summary["iterations"]["2"]["worst_gap"] == pytest.approx(1.2)
+    assert summary["iterations"]["1"]["fell_share"] == pytest.approx(1 / 3)
+    assert summary["iterations"]["1"]["run_gap"] == pytest.approx(1.5)
+    assert json.loads((out / "summary.json").read_text()) == summary

@@ -270,3 +270,43 @@ def test_rollout_is_filmed_like_the_expert_clip(quick_run):
     grey = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
     cam = estimate_camera_motion(grey)
     assert float(np.abs(cam.to_reference[0][:2, 2] - cam.to_reference[-1][:2, 2]).max()) < 1.0
+
+
+def test_robustness_replays_each_selection_from_other_reset_seeds(quick_run):
+    """The opt-in robustness rule runs alone (nothing of the run is redone), replays every
+    iteration's selected policy from the run's rollout seed and the next ones, and the first
+    episode reproduces the iteration's own critique, which was measured on that rollout."""
+    repo, _ = quick_run
+    episodes = 3
+    target = f"results/{RUN}/robustness/summary.json"
+    proc = snakemake(repo, target, "--configfile", "config/quick.yaml", "--config",
+                     f"robustness_episodes={episodes}")
+    assert jobs_run(proc) == {"robustness": 1}
+    out = repo / "results" / RUN / "robustness"
+    table = pd.read_csv(out / "episodes.csv")
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(table) == ITERATIONS * episodes and summary["episodes"] == episodes
+    seed = 0  # config/quick.yaml's run seed
+    for i in range(ITERATIONS):
+        starts = []
+        part = table[table["iteration"] == i].sort_values("seed")
+        assert list(part["seed"]) == list(range(seed, seed + episodes))
+        own = Critique.load(repo / "results" / RUN / f"iter_{i}" / "critique.json")
+        assert part["gap"].iloc[0] == pytest.approx(own.gap, abs=1e-9)
+        assert summary["iterations"][str(i)]["run_gap"] == pytest.approx(own.gap)
+        assert summary["iterations"][str(i)]["median_gap"] == pytest.approx(part["gap"].median())
+        assert summary["iterations"][str(i)]["worst_gap"] == pytest.approx(part["gap"].max())
+        for s in part["seed"]:
+            episode = out / "episodes" / f"iter_{i}" / f"seed_{s}"
+            assert (episode / "rollout.mp4").stat().st_size > 0
+            assert Critique.load(episode / "critique.json").gap == pytest.approx(
+                float(part.loc[part["seed"] == s, "gap"].iloc[0]))
+            traj = np.load(episode / "trajectory.npz")
+            starts.append(traj["root_pos"][0])
+            fell = bool(part.loc[part["seed"] == s, "fell"].iloc[0])
+            full = round(3 / get_robot("ant").dt)  # config/quick.yaml: 3 s rollouts
+            assert (len(traj["t"]) < full) == fell
+        # other seeds start the robot from other reset states
+        assert len({tuple(np.round(p, 6)) for p in starts}) == episodes
+    assert jobs_run(snakemake(repo, target, "--configfile", "config/quick.yaml", "--config",
+                              f"robustness_episodes={episodes}")) == {}

@@ -153,6 +153,11 @@ class RunPaths(_TemplatePaths):
         "report_overview": f"{RESULTS_DIR}/{{run}}/report/overview",
         "report_plot": f"{RESULTS_DIR}/{{run}}/report/summary.png",
         "run_page_log": f"{RESULTS_DIR}/{{run}}/logs/run_page.log",
+        "robustness_episodes": f"{RESULTS_DIR}/{{run}}/robustness/episodes",
+        "robustness_csv": f"{RESULTS_DIR}/{{run}}/robustness/episodes.csv",
+        "robustness_json": f"{RESULTS_DIR}/{{run}}/robustness/summary.json",
+        "robustness_log": f"{RESULTS_DIR}/{{run}}/logs/robustness.log",
+        "robustness_benchmark": f"{RESULTS_DIR}/{{run}}/benchmarks/robustness.tsv",
     }
 
     @property

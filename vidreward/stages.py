@@ -262,3 +262,27 @@ def critique_stage(
     else:
         critique.save(critique_out, markdown_out)
     return critique
+
+
+def robustness_stage(settings: RunSettings, policies: list[str], rewards: list[str],
+                     train_logs: list[str], critiques: list[str], expert_clip: str,
+                     expert_evidence: str, episodes: int, episodes_dir: str, table_out: str,
+                     summary_out: str, truth: str | None = None) -> dict:
+    """Each iteration's selected policy replayed from ``episodes`` reset seeds and measured as the
+    run scores a candidate (:mod:`vidreward.search.robustness`)."""
+    from vidreward.search.robustness import SelectedPolicy, evaluate_robustness
+
+    files = list(zip(policies, rewards, train_logs, critiques, strict=True))
+    selections = [SelectedPolicy(i, Path(p), Path(r), Path(t), Path(c))
+                  for i, (p, r, t, c) in enumerate(files)]
+    camera = rollout_camera(expert_evidence)
+    use_models(settings.robot_model)
+    out_dirs = {Path(episodes_dir), Path(table_out).parent, Path(summary_out).parent}
+    confine_process(write_dirs=sorted(out_dirs))  # before any reward code is loaded
+    summary = evaluate_robustness(settings, selections, episodes, expert_clip, camera, episodes_dir,
+                                  table_out, summary_out, truth=truth)
+    for i, part in summary["iterations"].items():
+        log.info("iteration %s: run gap %s; over %d episodes median %.3f, worst %.3f, fell %.0f%%",
+                 i, part["run_gap"], summary["episodes"], part["median_gap"], part["worst_gap"],
+                 100 * part["fell_share"])
+    return summary
