@@ -142,15 +142,20 @@ def candidate_render_inputs(wildcards):
 
 
 def candidate_score_inputs(wildcards):
-    """What scoring a candidate reads, and under halving the screening score a stopped
+    """What scoring a candidate reads (its policy and the clip's evidence for the further
+    rollouts of ``search.episodes``), and under halving the screening score a stopped
     candidate keeps (its critique and critic/ directory come with it, same job)."""
     it = iteration_paths(wildcards)
     k = int(wildcards.k)
     inputs = {
         n: str(it.cand(k).path(n))
-        for n in ("rollout", "trajectory", "reward", "train_log")
+        for n in ("rollout", "trajectory", "reward", "train_log", "policy")
     }
-    inputs.update(clip=run_clip_video(wildcards), truth=run_clip_truth(wildcards))
+    inputs.update(
+        clip=run_clip_video(wildcards),
+        truth=run_clip_truth(wildcards),
+        evidence=run_clip_evidence(wildcards),
+    )
     inputs.update(_screening_inputs(wildcards, ("score", "critique", "critique_md")))
     return inputs
 

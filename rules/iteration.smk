@@ -203,7 +203,9 @@ use rule score_candidate as score_screen with:
         ),
         reward=IterationPaths.pattern("reward", candidate="{k}"),
         train_log=IterationPaths.pattern("train_log", candidate="{k}", rung=SCREEN_DIR),
+        policy=IterationPaths.pattern("policy", candidate="{k}", rung=SCREEN_DIR),
         truth=run_clip_truth,
+        evidence=run_clip_evidence,
     output:
         score=IterationPaths.pattern("score", candidate="{k}", rung=SCREEN_DIR),
         critique=IterationPaths.pattern("critique", candidate="{k}", rung=SCREEN_DIR),

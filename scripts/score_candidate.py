@@ -19,4 +19,6 @@ with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
         markdown_out=snakemake.output.markdown,
         critic_dir=snakemake.output.critic_dir,
         survivors=snakemake.input.get("survivors"),
+        policy=snakemake.input.policy,
+        expert_evidence=snakemake.input.evidence,
     )

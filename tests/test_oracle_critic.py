@@ -223,3 +223,38 @@ def test_oracle_suite_config():
     assert {c for c in clips} == {s.name for s in SPECS if s.subject == "quadruped"}
     base = copy.deepcopy(config)
     assert validate_config(base)
+
+
+def test_oracle_takes_the_median_over_further_episodes(tmp_path, suite_clip, ant_trajectory):
+    """search.episodes: the same rollout twice more, drifting forward at 1.0 and 0.5 m/s more; the
+    robot's speed is the median rollout's (+0.5 m/s), the other descriptors the unchanged ones, and
+    the gap and imitation score follow the median, not the first rollout."""
+    import dataclasses
+
+    from vidreward.critic.motion import gap
+
+    data = dict(np.load(ant_trajectory))
+    more = []
+    for drift in (1.0, 0.5):
+        pos = data["root_pos"].copy()
+        pos[:, 0] += (drift * data["t"]).astype(np.float32)
+        moved = dict(data, root_pos=pos)
+        path = tmp_path / f"trajectory_{drift:g}.npz"
+        np.savez(path, **moved)
+        more.append((tmp_path / "unused.mp4", path))
+    clip, truth = suite_clip
+    oracle = OracleCritic(truth)
+    single = oracle.critique(_input(tmp_path, clip, ant_trajectory))
+    inp = dataclasses.replace(_input(tmp_path, clip, ant_trajectory), episodes=tuple(more))
+    crit = oracle.critique(inp)
+    first = descriptors_from_trajectory(ant_trajectory, *robot_dims("ant"))
+    bl = robot_dims("ant")[0]
+    robot = crit.descriptors["robot"]
+    assert robot["speed"] == pytest.approx(first["speed"] + 0.5 / bl, abs=1e-4)
+    for key in ("bounce_amplitude", "bounce_frequency", "airborne_fraction", "height_ratio"):
+        assert robot[key] == pytest.approx(first[key])
+    assert crit.gap == pytest.approx(gap(crit.descriptors["expert"], robot))
+    assert crit.gap != pytest.approx(single.gap)
+    assert oracle.imitation(inp) == pytest.approx(crit.descriptors["imitation"]["score"])
+    assert oracle.imitation(inp) != pytest.approx(oracle.imitation(_input(tmp_path, clip, ant_trajectory)))
+    assert "2 more rollouts" in crit.to_markdown()

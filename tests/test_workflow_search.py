@@ -1,5 +1,5 @@
 """The search through Snakemake: K=2 candidates per iteration with successive halving, each its own
-chain of jobs; the selection copies the winner; the next rewrite proposes nothing tried before;
+chain of jobs, each scored over 3 rollouts; the selection copies the winner; the next rewrite proposes nothing tried before;
 forcing one candidate reruns only that candidate and what depends on it."""
 
 import json
@@ -13,6 +13,7 @@ from workflow_helpers import copy_repo, jobs_run, snakemake
 
 RUN = "search"
 K = 2
+EPISODES = 3
 CONFIG = f"""\
 default_runs: [{RUN}]
 clips:
@@ -30,7 +31,8 @@ runs:
     task: Move forward with repeated jumps like the person in the clip.
     iterations: 2
     seed: 0
-    search: {{candidates: {K}, runner_up_share: 0.5, halving: {{screen_fraction: 0.5, keep: 0.5}}}}
+    search: {{candidates: {K}, runner_up_share: 0.5, episodes: {EPISODES},
+             halving: {{screen_fraction: 0.5, keep: 0.5}}}}
     train:
       total_env_steps: 2048
       num_envs: 32
@@ -73,6 +75,37 @@ def test_every_candidate_is_its_own_chain_of_jobs(search_run):
             for name in ("reward.py", "policy.pth", "rollout.mp4", "trajectory.npz", "score.json"):
                 assert (cand / name).stat().st_size > 0, cand / name
             assert (cand / "screen" / "policy.pth").stat().st_size > 0
+
+
+def test_each_candidate_is_scored_over_its_episodes(search_run):
+    """search.episodes: every scored candidate (screening and full) was rolled out again from the
+    next reset seeds, and its critique's robot descriptors, gap and score are the median's."""
+    import numpy as np
+
+    from vidreward.critic.base import Critique
+    from vidreward.critic.motion import gap, median_descriptors
+
+    repo, _, _ = search_run
+    run = repo / "results" / RUN
+    for i in range(2):
+        for k in range(K):
+            for rung in ("screen", "."):
+                d = run / f"iter_{i}" / f"cand_{k}" / rung
+                crit = Critique.load(d / "critique.json")
+                episodes = crit.descriptors["episodes"]
+                assert len(episodes) == EPISODES
+                assert episodes[0]["rollout"].endswith("rollout.mp4")
+                seeds = [f"seed_{s}" for s in range(1, EPISODES)]
+                assert [e["rollout"].split("/")[-2] for e in episodes[1:]] == seeds
+                starts = {tuple(np.round(np.load(d / "critic" / "episodes" / s / "trajectory.npz")
+                                         ["root_pos"][0], 6)) for s in seeds}
+                assert len(starts) == EPISODES - 1  # other reset states
+                robot = crit.descriptors["robot"]
+                assert robot == pytest.approx(median_descriptors([e["robot"] for e in episodes]))
+                assert crit.gap == pytest.approx(gap(crit.descriptors["expert"], robot))
+                assert _json(d / "score.json")["gap"] == pytest.approx(crit.gap)
+                md = (d / "critique.md").read_text()
+                assert f"## Rollouts measured ({EPISODES})" in md and "seed_2/rollout.mp4" in md
 
 
 def test_halving_continues_the_best_and_stops_the_rest(search_run):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from vidreward.critic.base import Critique, CritiqueInput
 from vidreward.critic.checks import compare
@@ -30,6 +31,7 @@ from vidreward.critic.crosscheck import cross_check
 from vidreward.critic.motion import (
     descriptors_from_trajectory,
     gap,
+    median_descriptors,
     robot_dims,
     trajectory_diagnostics,
 )
@@ -81,29 +83,55 @@ class AnalyticCritic:
         out = Path(storyboard) / ROBOT_EVIDENCE_DIR if storyboard is not None else None
         return clip_evidence(video, out, "robot_", ROBOT_FRAMES_MAX)
 
+    def measure_robot(self, video: Path, trajectory: Path, bl: float, sh: float,
+                      storyboard: Path | None = None) -> "RobotMeasurement":
+        """One rollout of the robot: its video measured as the clip is, cross-checked against its
+        trajectory; a video that cannot be analysed leaves every descriptor to the trajectory."""
+        from_trajectory = descriptors_from_trajectory(trajectory, bl, sh)
+        diag = trajectory_diagnostics(trajectory, bl)
+        try:
+            from_video, video_unknown = self.robot_video_evidence(Path(video), storyboard)
+            video_failed = None
+        except Exception as exc:  # noqa: BLE001 - the rollout video never breaks the critique
+            log.warning("rollout video %s not measured, trajectory used instead: %s", video, exc)
+            from_video, video_unknown, video_failed = {}, {}, _short(exc)
+        robot, crosscheck = cross_check(from_video, video_unknown, video_failed, from_trajectory,
+                                        diag, bl)
+        return RobotMeasurement(robot, crosscheck, from_video, from_trajectory, diag, video_failed)
+
     def critique(self, inp: CritiqueInput) -> Critique:
         bl, sh = self._dims(inp.robot)
         storyboard = Path(inp.out_dir) / "storyboard" if inp.out_dir else None
         expert, unknown = self.expert_evidence(Path(inp.expert_clip), storyboard)
-        trajectory = descriptors_from_trajectory(inp.trajectory, bl, sh)
-        diag = trajectory_diagnostics(inp.trajectory, bl)
-        try:
-            video, video_unknown = self.robot_video_evidence(Path(inp.rollout_video), storyboard)
-            video_failed = None
-        except Exception as exc:  # noqa: BLE001 - the rollout video never breaks the critique
-            log.warning("rollout video not measured, trajectory used instead: %s", exc)
-            video, video_unknown, video_failed = {}, {}, _short(exc)
-        robot, crosscheck = cross_check(video, video_unknown, video_failed, trajectory, diag, bl)
+        main = self.measure_robot(Path(inp.rollout_video), Path(inp.trajectory), bl, sh, storyboard)
+        others = [self.measure_robot(Path(v), Path(t), bl, sh) for v, t in inp.episodes]
+        robot = median_descriptors([main.robot] + [m.robot for m in others])
         # what the clip cannot show is not compared: the robot's own value stands in for it
         expert = {k: expert.get(k, robot[k]) for k in robot}
         terms = current_terms(inp.reward_code, Path(inp.train_log) if inp.train_log else None)
-        crit = Critique(backend=self.name, gap=gap(expert, robot),
-                        descriptors={"expert": expert, "robot": robot, "robot_video": video,
-                                     "robot_trajectory": trajectory},
-                        crosscheck=crosscheck)
-        compare(crit, expert, robot, diag, terms, bl, sh)
-        crit.raw_text = _render(crit, inp, terms, bl, sh, unknown, video_failed)
+        descriptors = {"expert": expert, "robot": robot, "robot_video": main.video,
+                       "robot_trajectory": main.trajectory}
+        if others:
+            descriptors["episodes"] = [
+                {"rollout": str(v), "robot": m.robot}
+                for v, m in zip([inp.rollout_video] + [v for v, _ in inp.episodes], [main] + others)]
+        crit = Critique(backend=self.name, gap=gap(expert, robot), descriptors=descriptors,
+                        crosscheck=main.crosscheck)
+        compare(crit, expert, robot, main.diag, terms, bl, sh)
+        crit.raw_text = _render(crit, inp, terms, bl, sh, unknown, main.video_failed)
         return crit
+
+
+class RobotMeasurement(NamedTuple):
+    """One rollout's robot descriptors (``robot``: the video's, the trajectory's where the video
+    cannot show them), the cross-check, both sources and the trajectory-only diagnostics."""
+
+    robot: dict[str, float]
+    crosscheck: dict[str, Any]
+    video: dict[str, float]
+    trajectory: dict[str, float]
+    diag: dict[str, float]
+    video_failed: str | None
 
 
 def clip_evidence(clip: Path, out_dir: Path | None, prefix: str,
@@ -146,6 +174,10 @@ def _render(crit: Critique, inp: CritiqueInput, terms: RewardTerms, bl: float, s
                       f"cross-checked against `{traj}`, the exact simulator state behind it"
                       + (f"; from the trajectory where the video cannot show it: {', '.join(from_traj)}"
                          if from_traj else ""))
+    if inp.episodes:
+        robot_note += (f"; the robot's descriptors are the per-descriptor median over this rollout "
+                       f"and {len(inp.episodes)} more of the same policy from other reset seeds "
+                       f"(the cross-check is this rollout's)")
     off = sorted(k for k, e in crit.crosscheck.items() if e.get("agree") is False)
     note = (
         f"Expert measured from the pixels of `{Path(inp.expert_clip).name}` (camera motion from the "

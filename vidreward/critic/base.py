@@ -106,6 +106,7 @@ class Critique:
                 cells += [_fmt(self.descriptors[s].get(key)) for s in sides]
                 lines.append("| " + " | ".join(cells) + " |")
             lines.append("")
+            lines += _episodes_markdown(self.descriptors.get("episodes") or [])
         if self.crosscheck:
             lines += crosscheck_markdown(self.crosscheck)
         if self.search.get("text"):
@@ -156,6 +157,26 @@ class CritiqueInput:
     out_dir: Path
     robot: str
     task: str = ""
+    episodes: tuple[tuple[Path, Path], ...] = ()
+    """Further rollouts of the same policy from other reset seeds, ``(video, trajectory)`` each
+    (``search.episodes``): the measuring critics take the robot's descriptors as the
+    per-descriptor median over ``rollout_video`` and these."""
+
+
+def _episodes_markdown(episodes: list[dict[str, Any]]) -> list[str]:
+    """The rollouts a robot column is the median of (``search.episodes``), one row each."""
+    if not episodes:
+        return []
+    keys = sorted(episodes[0]["robot"])
+    lines = [f"## Rollouts measured ({len(episodes)})", "",
+             "The robot column above is the per-descriptor median over these rollouts of the same "
+             "policy, from the run's reset seed and the next ones (the robot video and trajectory "
+             "columns are the first rollout's).", "",
+             "| rollout | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 1)]
+    for e in episodes:
+        name = "/".join(Path(e["rollout"]).parts[-2:])
+        lines.append(f"| {name} | " + " | ".join(_fmt(e["robot"].get(k)) for k in keys) + " |")
+    return lines + [""]
 
 
 class Critic(Protocol):

@@ -373,6 +373,14 @@ def trajectory_diagnostics(npz_path: str | Path, body_length: float) -> dict[str
     return out
 
 
+def median_descriptors(episodes: list[dict[str, float]]) -> dict[str, float]:
+    """Per-descriptor median over several rollouts of one policy (the keys of the first): the
+    robot's typical motion, which one lucky or unlucky reset state does not decide."""
+    if not episodes:
+        raise CritiqueError("no rollout to take descriptors from")
+    return {k: float(np.median([e[k] for e in episodes])) for k in episodes[0]}
+
+
 GAP_CAP = 2.0  # a single descriptor contributes at most this many scales to ``gap``
 
 

@@ -40,6 +40,7 @@ from vidreward.critic.checks import compare
 from vidreward.critic.motion import (
     descriptors_from_trajectory,
     gap,
+    median_descriptors,
     robot_dims,
     trajectory_diagnostics,
 )
@@ -119,14 +120,20 @@ class OracleCritic:
             return float(self.robot_dims[0]), float(self.robot_dims[1])
         return robot_dims(robot)
 
+    def robot_descriptors(self, inp: CritiqueInput) -> dict[str, float]:
+        """The robot's descriptors from its trajectory; with ``inp.episodes`` the per-descriptor
+        median over its trajectory and theirs."""
+        bl, sh = self._dims(inp.robot)
+        return median_descriptors([descriptors_from_trajectory(t, bl, sh)
+                                   for t in [inp.trajectory] + [t for _, t in inp.episodes]])
+
     def imitation(self, inp: CritiqueInput) -> float:
         """The imitation score of the robot's trajectory against the truth (no critique)."""
-        bl, sh = self._dims(inp.robot)
-        return imitation_score(self.truth.known, descriptors_from_trajectory(inp.trajectory, bl, sh))
+        return imitation_score(self.truth.known, self.robot_descriptors(inp))
 
     def critique(self, inp: CritiqueInput) -> Critique:
         bl, sh = self._dims(inp.robot)
-        robot = descriptors_from_trajectory(inp.trajectory, bl, sh)
+        robot = self.robot_descriptors(inp)
         diag = trajectory_diagnostics(inp.trajectory, bl)
         truth = self.truth.known
         expert = {k: truth.get(k, robot[k]) for k in robot}  # undefined: not compared
@@ -148,7 +155,10 @@ def _note(crit: Critique, inp: CritiqueInput, names, source: str, bl: float, sh:
     note = (
         f"**Oracle critic**: the expert's motion descriptors are read from the truth file "
         f"`{truth.path}`, not measured from the video `{Path(inp.expert_clip).name}`; the robot's come "
-        f"from its exact trajectory `{Path(inp.trajectory).name}` (no video perception; body_length "
+        f"from its exact trajectory `{Path(inp.trajectory).name}`"
+        + (f" and {len(inp.episodes)} more rollouts' from other reset seeds (the per-descriptor "
+           f"median)" if inp.episodes else "")
+        + f" (no video perception; body_length "
         f"{bl:.3f} m, standing_height {sh:.3f} m). An upper bound: no perception error on either "
         f"side. Imitation score {score:.3f} (0-1, 1 = the truth's descriptors). Components of the "
         f"current reward (from {source}): {', '.join(sorted(names)) or 'unknown'}."

@@ -63,6 +63,12 @@ class SearchConfig:
     0 (default): every candidate moves on from the incumbent. On the default run 0.5 did not beat
     the incumbent in three tries (README, "What the default run does")."""
 
+    episodes: int = 1
+    """Rollouts each candidate is scored on: its own (the run's rollout seed) and ``episodes - 1``
+    more of its policy from the next reset seeds (their videos and trajectories under the
+    candidate's ``critic/episodes/``); the critique's robot descriptors, and so the gap, are the
+    per-descriptor median over them, so one lucky reset state cannot win the selection."""
+
     def runner_up_candidates(self) -> int:
         """How many of the K candidates come from the runner-up when the incumbent was kept."""
         return math.floor(self.runner_up_share * self.candidates + 1e-9)
@@ -79,6 +85,8 @@ class SearchConfig:
             raise ConfigError(f"config {where}.candidates: must be at least 1, got {cfg.candidates}")
         if cfg.selection not in OBJECTIVES:
             raise ConfigError(f"config {where}.selection: must be one of {sorted(OBJECTIVES)}")
+        if isinstance(cfg.episodes, bool) or not isinstance(cfg.episodes, int) or cfg.episodes < 1:
+            raise ConfigError(f"config {where}.episodes: must be a positive integer, got {cfg.episodes!r}")
         if not 0.0 <= cfg.runner_up_share < 1.0:
             raise ConfigError(f"config {where}.runner_up_share: must lie in [0, 1), got {cfg.runner_up_share}")
         if cfg.halving is not None:

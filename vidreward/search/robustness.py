@@ -52,6 +52,23 @@ def episode_seeds(rollout_seed: int, episodes: int) -> list[int]:
     return [rollout_seed + j for j in range(episodes)]
 
 
+def replay_rollout(settings: Any, policy: Path, reward: Path, seed: int, out_dir: Path,
+                   camera: str) -> tuple[Path, Path, dict[str, Any]]:
+    """The run's rollout of ``policy`` (its length, frame size and camera) from reset seed
+    ``seed``: ``(video, trajectory, rollout_policy's statistics)``, both files in ``out_dir``."""
+    from vidreward.layout import IterationPaths
+    from vidreward.sim import get_robot
+    from vidreward.train.rollout import rollout_policy
+
+    steps = max(1, round(settings.rollout.seconds / get_robot(settings.robot).dt))
+    video = IterationPaths.in_dir(out_dir, "rollout")
+    trajectory = IterationPaths.in_dir(out_dir, "trajectory")
+    played = rollout_policy(policy, reward, settings.robot, video_out=video, trajectory_out=trajectory,
+                            steps=steps, seed=seed, render_size=settings.rollout.render_size,
+                            camera=camera)
+    return video, trajectory, played
+
+
 def replay_episode(settings: Any, selected: SelectedPolicy, seed: int, out_dir: Path, camera: str,
                    expert_clip: Path, truth: str | None) -> dict[str, Any]:
     """Roll ``selected`` out from reset seed ``seed`` into ``out_dir`` (video, trajectory, the
@@ -59,15 +76,10 @@ def replay_episode(settings: Any, selected: SelectedPolicy, seed: int, out_dir: 
     from vidreward.layout import IterationPaths
     from vidreward.search.stages import imitation_of, measuring_critic
     from vidreward.sim import get_robot
-    from vidreward.train.rollout import rollout_policy
 
     dt = get_robot(settings.robot).dt
-    steps = max(1, round(settings.rollout.seconds / dt))
-    video = IterationPaths.in_dir(out_dir, "rollout")
-    trajectory = IterationPaths.in_dir(out_dir, "trajectory")
-    played = rollout_policy(selected.policy, selected.reward, settings.robot, video_out=video,
-                            trajectory_out=trajectory, steps=steps, seed=seed,
-                            render_size=settings.rollout.render_size, camera=camera)
+    video, trajectory, played = replay_rollout(settings, selected.policy, selected.reward, seed,
+                                               out_dir, camera)
     inp = CritiqueInput(
         expert_clip=expert_clip, rollout_video=video, trajectory=trajectory,
         reward_code=selected.reward.read_text(), train_log=selected.train_log,

@@ -16,6 +16,7 @@ from vidreward.errors import ConfigError, CritiqueError
 from vidreward.fsutil import atomic_copy
 from vidreward.layout import RUNNER_UP_DIR, SCREEN_DIR, SCREEN_SELECTED, SELECTED, IterationPaths
 from vidreward.reflection import training_statistics
+from vidreward.reward.confine import confine_process
 from vidreward.reward.env_context import environment_context
 from vidreward.reward.loader import reward_digest
 from vidreward.reward.validate import validate_reward_code
@@ -171,12 +172,16 @@ def reuse_screening(survivors: str | None, candidate: int, what: str,
 def score_stage(settings: RunSettings, candidate: int, expert_clip: str, rollout_video: str,
                 trajectory: str, reward_path: str, train_log: str, score_out: str,
                 critique_out: str, markdown_out: str, critic_dir: str, rung: str | None = None,
-                truth: str | None = None, survivors: str | None = None) -> dict:
+                truth: str | None = None, survivors: str | None = None,
+                policy: str | None = None, expert_evidence: str | None = None) -> dict:
     """Measure one candidate's rollout: its critique (kept for the iteration's critique when it
-    wins) and ``score.json`` with the selection objective. Under successive halving a candidate
-    stopped after screening (``survivors``) has its screening rollout, so its screening score,
-    critique and critic directory are copied, not measured again; its ``rung`` stays ``screen``:
-    it trained the screening budget only."""
+    wins) and ``score.json`` with the selection objective. With ``search.episodes`` > 1 the
+    candidate's ``policy`` is rolled out again from the next reset seeds (filmed like its own
+    rollout: ``expert_evidence`` picks the camera) and measured over all of them
+    (:func:`more_episodes`). Under successive halving a candidate stopped after screening
+    (``survivors``) has its screening rollout, so its screening score, critique and critic
+    directory are copied, not measured again; its ``rung`` stays ``screen``: it trained the
+    screening budget only."""
     import pandas as pd
 
     if reuse_screening(survivors, candidate, "screening score", {
@@ -185,10 +190,17 @@ def score_stage(settings: RunSettings, candidate: int, expert_clip: str, rollout
         return sel.load_json(score_out, "candidate score")
     Path(critic_dir).mkdir(parents=True, exist_ok=True)
     use_models(settings.robot_model)
+    episodes: tuple[tuple[Path, Path], ...] = ()
+    if settings.search.episodes > 1:
+        writes = {Path(p).parent for p in (score_out, critique_out, markdown_out)} | {Path(critic_dir)}
+        confine_process(write_dirs=sorted(writes))  # before the reward code is loaded to replay
+        episodes = more_episodes(settings, policy, reward_path, Path(critic_dir) / EPISODES_DIR,
+                                 expert_evidence)
     inp = CritiqueInput(
         expert_clip=Path(expert_clip), rollout_video=Path(rollout_video),
         trajectory=Path(trajectory), reward_code=Path(reward_path).read_text(),
         train_log=Path(train_log), out_dir=Path(critic_dir), robot=settings.robot, task=settings.task,
+        episodes=episodes,
     )
     critique = measuring_critic(settings, truth).critique(inp)
     critique.save(critique_out, markdown_out)
@@ -202,6 +214,31 @@ def score_stage(settings: RunSettings, candidate: int, expert_clip: str, rollout
     log.info("candidate %d (%s): gap %s, mean return %s", candidate, rung or "full",
              critique.gap, mean_return)
     return record
+
+
+EPISODES_DIR = "episodes"  # under a candidate's critic/: its further rollouts, seed_<s>/ each
+
+
+def more_episodes(settings: RunSettings, policy: str | None, reward_path: str, out_dir: Path,
+                  expert_evidence: str | None) -> tuple[tuple[Path, Path], ...]:
+    """``search.episodes - 1`` more rollouts of a candidate's policy, from the reset seeds after
+    the run's rollout seed, into ``out_dir/seed_<s>/``: ``(video, trajectory)`` each."""
+    from vidreward.config import rollout_seed
+    from vidreward.search.robustness import episode_seeds, replay_rollout
+    from vidreward.stages import rollout_camera
+
+    if policy is None:
+        raise ConfigError(f"config runs.{settings.name}.search.episodes={settings.search.episodes}: "
+                          "scoring more than one rollout needs the candidate's policy")
+    camera = rollout_camera(expert_evidence)
+    out = []
+    for seed in episode_seeds(rollout_seed(settings.seed), settings.search.episodes)[1:]:
+        video, trajectory, played = replay_rollout(settings, Path(policy), Path(reward_path), seed,
+                                                   out_dir / f"seed_{seed}", camera)
+        log.info("episode from seed %d: %d steps%s", seed, played["steps"],
+                 ", fell" if played["terminated"] else "")
+        out.append((video, trajectory))
+    return tuple(out)
 
 
 def halve_stage(settings: RunSettings, screen_scores: list[str], survivors_out: str) -> dict:
