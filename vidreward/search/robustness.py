@@ -7,8 +7,9 @@ on that one rollout. This stage replays each iteration's selected policy (its ``
 and measures each rollout exactly as the run scores a candidate (its measuring critic: the
 analytic critic's video-against-video gap, or the oracle's), and tabulates per episode the gap,
 the imitation score, whether the robot fell (the episode ended before the rollout's length) and
-the measured descriptors. The first seed is the run's own rollout, so its row reproduces the
-iteration's critique. Per iteration the summary gives the median, mean and worst gap over the
+the measured descriptors. The first seeds are the run's own rollouts: with ``search.episodes``
+1 the first row reproduces the iteration's critique; with more, the critique measured the median
+over the first ``search.episodes`` seeds' rollouts. Per iteration the summary gives the median, mean and worst gap over the
 episodes and the share that fell. An iteration that kept its incumbent (the same policy and
 reward files) has the incumbent's episodes, copied, not replayed again.
 
