@@ -141,9 +141,8 @@ def render_stage(
     candidate stopped after screening (``survivors``) keeps its screening policy, so its screening
     rollout (the same policy, seed and camera) is copied, not rendered again (returns None then)."""
     from vidreward.config import rollout_seed
+    from vidreward.search.robustness import replay_rollout
     from vidreward.search.stages import reuse_screening
-    from vidreward.sim import get_robot
-    from vidreward.train.rollout import rollout_policy
 
     if reuse_screening(survivors, candidate, "screening rollout",
                        {"rollout": video_out, "trajectory": trajectory_out}):
@@ -151,18 +150,8 @@ def render_stage(
     camera = rollout_camera(expert_evidence)
     use_models(settings.robot_model)
     confine_process(write_dirs=sorted({Path(video_out).parent, Path(trajectory_out).parent}))
-    steps = max(1, round(settings.rollout.seconds / get_robot(settings.robot).dt))
-    return rollout_policy(
-        policy_path,
-        reward_path,
-        settings.robot,
-        video_out=video_out,
-        trajectory_out=trajectory_out,
-        steps=steps,
-        seed=rollout_seed(settings.seed),
-        render_size=settings.rollout.render_size,
-        camera=camera,
-    )
+    return replay_rollout(settings, policy_path, reward_path, rollout_seed(settings.seed), video_out,
+                          trajectory_out, camera)
 
 
 def rollout_camera(expert_evidence: str | None) -> str:

@@ -104,17 +104,16 @@ class AnalyticCritic:
         storyboard = Path(inp.out_dir) / "storyboard" if inp.out_dir else None
         expert, unknown = self.expert_evidence(Path(inp.expert_clip), storyboard)
         main = self.measure_robot(Path(inp.rollout_video), Path(inp.trajectory), bl, sh, storyboard)
-        others = [self.measure_robot(Path(v), Path(t), bl, sh) for v, t in inp.episodes]
-        robot = median_descriptors([main.robot] + [m.robot for m in others])
+        others = [(v, self.measure_robot(Path(v), Path(t), bl, sh)) for v, t in inp.episodes]
+        measured = [(inp.rollout_video, main)] + others
+        robot = median_descriptors([m.robot for _, m in measured])
         # what the clip cannot show is not compared: the robot's own value stands in for it
         expert = {k: expert.get(k, robot[k]) for k in robot}
         terms = current_terms(inp.reward_code, Path(inp.train_log) if inp.train_log else None)
         descriptors = {"expert": expert, "robot": robot, "robot_video": main.video,
                        "robot_trajectory": main.trajectory}
         if others:
-            descriptors["episodes"] = [
-                {"rollout": str(v), "robot": m.robot}
-                for v, m in zip([inp.rollout_video] + [v for v, _ in inp.episodes], [main] + others)]
+            descriptors["episodes"] = [{"rollout": str(v), "robot": m.robot} for v, m in measured]
         crit = Critique(backend=self.name, gap=gap(expert, robot), descriptors=descriptors,
                         crosscheck=main.crosscheck)
         compare(crit, expert, robot, main.diag, terms, bl, sh)

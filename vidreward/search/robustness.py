@@ -9,8 +9,8 @@ analytic critic's video-against-video gap, or the oracle's), and tabulates per e
 the imitation score, whether the robot fell (the episode ended before the rollout's length) and
 the measured descriptors. The first seeds are the run's own rollouts: with ``search.episodes``
 1 the first row reproduces the iteration's critique; with more, the critique measured the median
-over the first ``search.episodes`` seeds' rollouts. Per iteration the summary gives the median, mean and worst gap over the
-episodes and the share that fell. An iteration that kept its incumbent (the same policy and
+over the first ``search.episodes`` seeds' rollouts. Per iteration the summary gives the median,
+mean and worst gap over the episodes and the share that fell. An iteration that kept its incumbent (the same policy and
 reward files) has the incumbent's episodes, copied, not replayed again.
 
 Opt-in (not part of the default target): ``snakemake results/<run>/robustness/summary.json``;
@@ -53,21 +53,19 @@ def episode_seeds(rollout_seed: int, episodes: int) -> list[int]:
     return [rollout_seed + j for j in range(episodes)]
 
 
-def replay_rollout(settings: Any, policy: Path, reward: Path, seed: int, out_dir: Path,
-                   camera: str) -> tuple[Path, Path, dict[str, Any]]:
-    """The run's rollout of ``policy`` (its length, frame size and camera) from reset seed
-    ``seed``: ``(video, trajectory, rollout_policy's statistics)``, both files in ``out_dir``."""
-    from vidreward.layout import IterationPaths
+def replay_rollout(settings: Any, policy: str | Path, reward: str | Path, seed: int,
+                   video: str | Path, trajectory: str | Path, camera: str) -> dict[str, Any]:
+    """The run's rollout of ``policy`` (its length and frame size, ``camera``) from reset seed
+    ``seed``, written to ``video`` and ``trajectory``: ``rollout_policy``'s statistics. Every
+    rollout of a run (the rendered candidate's, its further scoring episodes, the robustness
+    replays) is this one."""
     from vidreward.sim import get_robot
     from vidreward.train.rollout import rollout_policy
 
     steps = max(1, round(settings.rollout.seconds / get_robot(settings.robot).dt))
-    video = IterationPaths.in_dir(out_dir, "rollout")
-    trajectory = IterationPaths.in_dir(out_dir, "trajectory")
-    played = rollout_policy(policy, reward, settings.robot, video_out=video, trajectory_out=trajectory,
-                            steps=steps, seed=seed, render_size=settings.rollout.render_size,
-                            camera=camera)
-    return video, trajectory, played
+    return rollout_policy(policy, reward, settings.robot, video_out=video, trajectory_out=trajectory,
+                          steps=steps, seed=seed, render_size=settings.rollout.render_size,
+                          camera=camera)
 
 
 def replay_episode(settings: Any, selected: SelectedPolicy, seed: int, out_dir: Path, camera: str,
@@ -79,8 +77,9 @@ def replay_episode(settings: Any, selected: SelectedPolicy, seed: int, out_dir: 
     from vidreward.sim import get_robot
 
     dt = get_robot(settings.robot).dt
-    video, trajectory, played = replay_rollout(settings, selected.policy, selected.reward, seed,
-                                               out_dir, camera)
+    video = IterationPaths.in_dir(out_dir, "rollout")
+    trajectory = IterationPaths.in_dir(out_dir, "trajectory")
+    played = replay_rollout(settings, selected.policy, selected.reward, seed, video, trajectory, camera)
     inp = CritiqueInput(
         expert_clip=expert_clip, rollout_video=video, trajectory=trajectory,
         reward_code=selected.reward.read_text(), train_log=selected.train_log,

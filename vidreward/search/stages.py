@@ -233,8 +233,10 @@ def more_episodes(settings: RunSettings, policy: str | None, reward_path: str, o
     camera = rollout_camera(expert_evidence)
     out = []
     for seed in episode_seeds(rollout_seed(settings.seed), settings.search.episodes)[1:]:
-        video, trajectory, played = replay_rollout(settings, Path(policy), Path(reward_path), seed,
-                                                   out_dir / f"seed_{seed}", camera)
+        episode = out_dir / f"seed_{seed}"
+        video = IterationPaths.in_dir(episode, "rollout")
+        trajectory = IterationPaths.in_dir(episode, "trajectory")
+        played = replay_rollout(settings, policy, reward_path, seed, video, trajectory, camera)
         log.info("episode from seed %d: %d steps%s", seed, played["steps"],
                  ", fell" if played["terminated"] else "")
         out.append((video, trajectory))
