@@ -258,3 +258,94 @@ def test_oracle_takes_the_median_over_further_episodes(tmp_path, suite_clip, ant
     assert oracle.imitation(inp) == pytest.approx(crit.descriptors["imitation"]["score"])
     assert oracle.imitation(inp) != pytest.approx(oracle.imitation(_input(tmp_path, clip, ant_trajectory)))
     assert "2 more rollouts" in crit.to_markdown()
+
+
+def test_oracle_flags_what_the_score_sees_that_video_tolerances_pass(tmp_path, ant_trajectory):
+    """Exact descriptors: the oracle asks for a speed 0.095 body lengths/s off and a torso 5 % low
+    (imitation similarities 0.87 and 0.78), which the analytic critic's video tolerances let pass."""
+    from vidreward.critic.checks import EXACT_TOLERANCES, VIDEO_TOLERANCES, compare
+    from vidreward.critic.reward_terms import RewardTerms
+    from vidreward.imitation import imitation_terms
+
+    robot = descriptors_from_trajectory(ant_trajectory, *robot_dims("ant"))
+    expert = {**robot, "speed": robot["speed"] + 0.095, "height_ratio": robot["height_ratio"] + 0.05}
+    assert abs(expert["speed"]) < 0.45  # so the video tolerance is its absolute 0.1
+    truth_path = tmp_path / "near.truth.json"
+    truth_path.write_text(json.dumps({"truth": {f: expert[k] for k, f in TRUTH_FIELDS.items()}}))
+    crit = OracleCritic(truth_path).critique(_input(tmp_path, tmp_path / "clip.mp4", ant_trajectory))
+    sims = crit.descriptors["imitation"]
+    assert sims["speed"] < 0.9 and sims["height_ratio"] < 0.9
+    asked = {i.component: i.params for s in ("rewrite", "new") for i in getattr(crit, s)}
+    assert asked["forward_velocity"]["target_speed"] == pytest.approx(expert["speed"] * 1.5, rel=1e-3)
+    assert asked["height"]["target_height"] == pytest.approx(expert["height_ratio"] * 0.55, rel=1e-3)
+    video = Critique(backend="analytic")
+    compare(video, expert, robot, {"lateral_speed_body": 0.0, "upright_fraction": 1.0},
+            RewardTerms(names=set()), *robot_dims("ant"), VIDEO_TOLERANCES)
+    assert not {i.component for i in video.problems} & {"forward_velocity", "height"}
+    # each exact tolerance is the difference at which the score's similarity drops to 0.9
+    base = {"speed": 0.5, "bounce_amplitude": 0.0, "bounce_frequency": 0.0,
+            "airborne_fraction": 0.2, "height_ratio": 1.0}
+    for key, tol in (("speed", EXACT_TOLERANCES.speed_abs), ("airborne_fraction", EXACT_TOLERANCES.air_abs),
+                     ("height_ratio", EXACT_TOLERANCES.height_abs),
+                     ("bounce_amplitude", EXACT_TOLERANCES.amp_abs)):
+        assert imitation_terms(base, {**base, key: base[key] + tol})[key] == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("expert_bounce, asks_height", [(0.026, True), (0.116, False)])
+def test_height_is_asked_beside_a_small_bounce_only(expert_bounce, asks_height):
+    """A trot's 0.026-body-length bounce leaves the torso height to set (the suite's trots stood
+    7 % low with vertical_bounce alone); a jump's 0.116 lets its bounce term set it."""
+    from vidreward.critic.checks import EXACT_TOLERANCES, compare
+    from vidreward.critic.reward_terms import RewardTerms
+
+    expert = {"speed": 0.62, "bounce_amplitude": expert_bounce, "bounce_frequency": 3.6,
+              "airborne_fraction": 0.0, "height_ratio": 1.0}
+    robot = {**expert, "bounce_amplitude": 0.008, "bounce_frequency": 0.0, "height_ratio": 0.93}
+    crit = Critique(backend="oracle")
+    compare(crit, expert, robot, {"lateral_speed_body": 0.0, "upright_fraction": 1.0},
+            RewardTerms(names={"forward_velocity", "vertical_bounce"}), *robot_dims("ant"), EXACT_TOLERANCES)
+    assert "height" in {i.component for i in crit.problems}
+    assert ("height" in {i.component for i in crit.new}) is asks_height
+    with pytest.raises(ValueError, match="similarity"):
+        from vidreward.critic.checks import exact_tolerances
+        exact_tolerances(1.0)
+
+
+def test_clocked_bounce_centre_moves_by_the_height_difference():
+    """The suite's pronk carries its torso at 1.11 of standing height; a robot at 1.05 bouncing on
+    bounce_clock about the standing height gets the clock's centre raised by the 0.06 difference,
+    and the rendered term then pays most at that centre."""
+    import torch
+
+    from vidreward.critic.checks import EXACT_TOLERANCES, compare
+    from vidreward.critic.reward_terms import RewardTerms
+    from vidreward.reward.loader import load_reward_source
+    from vidreward.reward.sample_state import sample_state
+    from vidreward.reward.terms import render_reward_code
+
+    bl, sh = robot_dims("ant")
+    expert = {"speed": 0.72, "bounce_amplitude": 0.111, "bounce_frequency": 1.6,
+              "airborne_fraction": 0.54, "height_ratio": 1.11}
+    robot = {**expert, "airborne_fraction": 0.50, "height_ratio": 1.05}
+    clock = {"scale": 2.0, "amplitude": 0.1665, "frequency": 1.6}
+    terms = RewardTerms(names={"forward_velocity", "bounce_clock"}, params={"bounce_clock": clock})
+    crit = Critique(backend="oracle")
+    compare(crit, expert, robot, {"lateral_speed_body": 0.0, "upright_fraction": 1.0}, terms, bl, sh,
+            EXACT_TOLERANCES)
+    asked = {i.component: i.params for i in crit.rewrite + crit.new}
+    assert "height" not in asked  # the bounce sets the height: no fixed height term beside it
+    assert asked["bounce_clock"]["center"] == pytest.approx(sh + 0.06 * sh, abs=1e-4)
+    # a second step starts from the centre the reward already has
+    terms2 = RewardTerms(names=terms.names, params={"bounce_clock": {**clock, "center": 0.6}})
+    crit2 = Critique(backend="oracle")
+    compare(crit2, expert, {**robot, "height_ratio": 1.16}, {"lateral_speed_body": 0.0, "upright_fraction": 1.0},
+            terms2, bl, sh, EXACT_TOLERANCES)
+    moved = {i.component: i.params for i in crit2.rewrite + crit2.new}["bounce_clock"]["center"]
+    assert moved == pytest.approx(0.6 - 0.05 * sh, abs=1e-4)
+    fn = load_reward_source(render_reward_code({"bounce_clock": {**clock, "center": 0.6}}), origin="pronk.py")
+    state = sample_state("ant", num_envs=3, seed=0)
+    state["episode_time"] = torch.zeros(3)  # sin = 0: the reference is the centre itself
+    state["root_linvel"] = torch.zeros(3, 3) + torch.tensor([0.0, 0.0, 0.1665 * 2 * np.pi * 1.6])
+    state["root_pos"] = torch.tensor([[0.0, 0.0, 0.6], [0.0, 0.0, sh], [0.0, 0.0, 0.7]])
+    at_centre, at_standing, above = fn(state)[1]["bounce_clock"].tolist()
+    assert at_centre == pytest.approx(2.0, rel=1e-4) and at_standing < at_centre and above < at_centre
