@@ -31,7 +31,7 @@ VOCABULARY = {
     "takeoff": {"scale", "target_vz", "contact_threshold"},
     "flight": {"scale", "flight_time", "contact_threshold"},
     "gait_schedule": {"scale", "frequency", "duty", "contact_threshold"},
-    "bounce_clock": {"scale", "amplitude", "frequency", "sigma_v", "sigma_z", "center"},
+    "bounce_clock": {"scale", "amplitude", "frequency", "sigma_v", "sigma_z"},
     "heading_velocity": {"scale", "heading", "target_speed", "sigma"},
     "lateral_velocity": {"scale", "heading", "target_speed", "sigma"},
     "yaw_rate": {"scale", "target_rate", "sigma"},

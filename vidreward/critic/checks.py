@@ -9,7 +9,7 @@ Each check adds problems and the four-part changes with concrete numbers and mac
 |---|---|
 | ``forward_velocity`` | ``target_speed`` (m/s = expert speed x robot body_length), ``sigma`` (m/s) |
 | ``vertical_bounce`` | ``amplitude`` (m), ``frequency`` (Hz); z_ref(t) = standing_height + amplitude sin(2 pi f t) |
-| ``bounce_clock`` | ``amplitude`` (m), ``frequency`` (Hz), ``center`` (m, when the typical height is off), as ``vertical_bounce`` but on the clock the policy observes: asked for instead of it when the expert hops fast (at least ``CLOCK_MIN_HZ``) and flies at least ``BIG_AIRBORNE`` of the time |
+| ``bounce_clock`` | ``amplitude`` (m), ``frequency`` (Hz), as ``vertical_bounce`` but on the clock the policy observes: asked for instead of it when the expert hops fast (at least ``CLOCK_MIN_HZ``) and flies at least ``BIG_AIRBORNE`` of the time |
 | ``airborne`` | ``target_fraction`` |
 | ``takeoff`` | ``target_vz`` (m/s) = g T / 2, the take-off velocity of a flight of T s |
 | ``flight`` | ``flight_time`` T (s) = expert airborne fraction / expert bounce frequency (one flight per bounce), at most the flight whose apex is the robot's standing_height, sqrt(8 standing_height / g) |
@@ -24,29 +24,21 @@ asked for only for fast ballistic hops, where the phase-free ``vertical_bounce``
 bouncing at 0.2 Hz (README, "Oracle critic and imitation score"); the default run's clip bounces
 at 0.67 Hz and keeps ``vertical_bounce``.
 
-Items are emitted only for meaningful differences, by a :class:`Tolerances` (in descriptor units).
-The analytic critic measures both sides from video and uses :data:`VIDEO_TOLERANCES` (the
-constants below, wider than its measurement error); the oracle critic's descriptors are exact and
-it uses :data:`EXACT_TOLERANCES`, derived from the imitation score's scales (``GAP_SCALES``): a
-descriptor is flagged once its similarity ``exp(-(d / scale)^2)`` falls below ``EXACT_SIMILARITY``.
-With the video tolerances the oracle runs on the motion suite left trots 0.14 body lengths/s slow
-and 7 % low (similarities 0.74 and 0.61) without a single item about either:
+Items are emitted only for meaningful differences (thresholds below, in descriptor units):
 
-* speed: |robot - expert| > max(``speed_abs``, ``speed_rel`` x expert) body lengths/s
+* speed: |robot - expert| > max(``SPEED_ABS``, ``SPEED_REL`` x expert) body lengths/s
 * bounce (expert bounces, amplitude >= ``BOUNCE_MIN``): amplitude off by more than
-  max(``amp_abs``, ``amp_rel`` x expert), or frequency off by more than
-  max(``freq_abs``, ``freq_rel`` x expert) Hz, or the robot does not bounce at all
-* bounce (expert does not bounce): robot amplitude exceeds the expert's by more than ``amp_abs``
+  max(``AMP_ABS``, ``AMP_REL`` x expert), or frequency off by more than
+  max(``FREQ_ABS``, ``FREQ_REL`` x expert) Hz, or the robot does not bounce at all
+* bounce (expert does not bounce): robot amplitude exceeds the expert's by more than ``AMP_ABS``
 * bounce: ``bounce_clock`` instead of ``vertical_bounce`` (which is then removed) when the expert
   bounces at least ``CLOCK_MIN_HZ`` and flies at least ``BIG_AIRBORNE`` of the time
 * gait schedule (with a bounce item when the frequency is off): the expert flies at least
   ``SCHEDULE_AIR_MIN`` of the time, so its bounce is a stance/flight rhythm
-* airborne: |difference| > ``air_abs``; when the expert flies at least ``FLIGHT_MIN`` of the time
+* airborne: |difference| > ``AIR_ABS``; when the expert flies at least ``FLIGHT_MIN`` of the time
   and the robot less than ``FLIGHT_RATIO`` of that, the jump itself is asked for too: ``takeoff``
   and ``flight`` with the expert's flight time
-* posture: |height_ratio difference| > ``height_abs``; a ``height`` term is asked for unless the
-  expert bounces by at least ``BIG_BOUNCE`` and a bounce term sets the height; when that term is
-  ``bounce_clock``, its ``center`` moves by the difference instead
+* posture: |height_ratio difference| > ``HEIGHT_ABS``
 * robot only: upright less than ``UPRIGHT_MIN`` of the time; lateral drift > ``DRIFT_MAX`` body
   lengths/s.
 
@@ -63,12 +55,11 @@ than half of the logged reward magnitude, or the largest ``scale`` in ``TERMS``)
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from vidreward.critic.base import Critique, Item
-from vidreward.critic.motion import BOUNCE_MIN, GAP_SCALES
+from vidreward.critic.motion import BOUNCE_MIN
 from vidreward.critic.reward_terms import RewardTerms
 from vidreward.reward.terms import forward_sigma, height_sigma
 
@@ -89,47 +80,6 @@ DEFAULT_FLIGHT_S = 0.2  # flight time when the expert's flights have no bounce f
 G = 9.81
 SCALE_STEP = 2.0  # how much a rewrite raises the weight of a term whose targets are already right
 MAX_SCALE = 4.0  # ... up to this weight
-CENTER_RANGE = (0.5, 1.5)  # bounds of the clocked bounce's centre, in standing heights
-EXACT_SIMILARITY = 0.9  # exact descriptors: flag a difference once its imitation similarity is below this
-
-
-@dataclass(frozen=True)
-class Tolerances:
-    """How far each robot descriptor may be from the expert's before a check asks for a change."""
-
-    speed_abs: float
-    """body lengths/s"""
-    speed_rel: float
-    """share of the expert's speed (the larger of the two bounds applies)"""
-    amp_abs: float
-    """bounce amplitude, body lengths"""
-    amp_rel: float
-    """share of the expert's bounce amplitude"""
-    freq_abs: float
-    """bounce frequency, Hz"""
-    freq_rel: float
-    """share of the expert's bounce frequency"""
-    air_abs: float
-    """airborne fraction"""
-    height_abs: float
-    """height ratio"""
-
-
-VIDEO_TOLERANCES = Tolerances(SPEED_ABS, SPEED_REL, AMP_ABS, AMP_REL, FREQ_ABS, FREQ_REL, AIR_ABS, HEIGHT_ABS)
-"""For descriptors measured from video (the analytic critic): wider than its measurement error."""
-
-
-def exact_tolerances(similarity: float = EXACT_SIMILARITY) -> Tolerances:
-    """For exact descriptors (the oracle critic): the difference at which a descriptor's imitation
-    similarity ``exp(-(d / GAP_SCALES[k])^2)`` drops to ``similarity``, no relative part."""
-    if not 0.0 < similarity < 1.0:
-        raise ValueError(f"similarity must be in (0, 1), got {similarity}")
-    d = {k: s * (-math.log(similarity)) ** 0.5 for k, s in GAP_SCALES.items()}
-    return Tolerances(d["speed"], 0.0, d["bounce_amplitude"], 0.0, d["bounce_frequency"], 0.0,
-                      d["airborne_fraction"], d["height_ratio"])
-
-
-EXACT_TOLERANCES = exact_tolerances()
 
 
 def _bl(x: float) -> str:
@@ -172,7 +122,7 @@ def _put(crit: Critique, terms: RewardTerms, component: str, text: str, params: 
 @dataclass
 class Comparison:
     """The critique being filled, the descriptors compared (``expert``, ``robot``), the robot's
-    trajectory diagnostics, the current reward's terms and the tolerances of the checks."""
+    trajectory diagnostics and the current reward's terms."""
 
     crit: Critique
     expert: dict[str, float]
@@ -181,7 +131,6 @@ class Comparison:
     terms: RewardTerms
     body_length: float
     standing_height: float
-    tol: Tolerances = VIDEO_TOLERANCES
     removed: set[str] = field(default_factory=set)
 
     def problem(self, text: str, component: str) -> None:
@@ -199,7 +148,7 @@ class Comparison:
 
 def _check_speed(c: Comparison) -> None:
     e, r, bl = c.expert, c.robot, c.body_length
-    if not abs(r["speed"] - e["speed"]) > max(c.tol.speed_abs, c.tol.speed_rel * abs(e["speed"])):
+    if not abs(r["speed"] - e["speed"]) > max(SPEED_ABS, SPEED_REL * e["speed"]):
         return
     verb = "moves forward" if r["speed"] >= 0 else "moves backwards"
     c.problem(
@@ -217,7 +166,7 @@ def _check_bounce(c: Comparison) -> None:
     e, r = c.expert, c.robot
     if e["bounce_amplitude"] >= BOUNCE_MIN:
         _check_bounce_matches(c)
-    elif r["bounce_amplitude"] - e["bounce_amplitude"] > c.tol.amp_abs:
+    elif r["bounce_amplitude"] - e["bounce_amplitude"] > AMP_ABS:
         c.problem(
             f"The robot's torso bounces {r['bounce_amplitude']:.3f} body lengths at "
             f"{r['bounce_frequency']:.2f} Hz; the expert's barely moves vertically "
@@ -230,11 +179,9 @@ def _check_bounce(c: Comparison) -> None:
 def _check_bounce_matches(c: Comparison) -> None:
     """The expert bounces: the robot's bounce should have its amplitude and frequency."""
     e, r, bl = c.expert, c.robot, c.body_length
-    tol = c.tol
-    amp_off = abs(r["bounce_amplitude"] - e["bounce_amplitude"]) > max(
-        tol.amp_abs, tol.amp_rel * e["bounce_amplitude"])
+    amp_off = abs(r["bounce_amplitude"] - e["bounce_amplitude"]) > max(AMP_ABS, AMP_REL * e["bounce_amplitude"])
     freq_off = r["bounce_frequency"] == 0.0 or abs(r["bounce_frequency"] - e["bounce_frequency"]) > max(
-        tol.freq_abs, tol.freq_rel * e["bounce_frequency"])
+        FREQ_ABS, FREQ_REL * e["bounce_frequency"])
     if not (amp_off or freq_off):
         return
     amp_m, freq = e["bounce_amplitude"] * bl, e["bounce_frequency"]
@@ -274,7 +221,7 @@ def _check_bounce_matches(c: Comparison) -> None:
 def _check_airborne(c: Comparison) -> None:
     e, r = c.expert, c.robot
     d_air = r["airborne_fraction"] - e["airborne_fraction"]
-    if not abs(d_air) > c.tol.air_abs:
+    if not abs(d_air) > AIR_ABS:
         return
     c.problem(
         f"The robot is airborne {r['airborne_fraction']:.0%} of the time (no foot contact); the "
@@ -330,7 +277,7 @@ def _ask_for_jumps(c: Comparison) -> None:
 
 def _check_posture(c: Comparison) -> None:
     e, r = c.expert, c.robot
-    if not abs(r["height_ratio"] - e["height_ratio"]) > c.tol.height_abs:
+    if not abs(r["height_ratio"] - e["height_ratio"]) > HEIGHT_ABS:
         return
     target_h = e["height_ratio"] * c.standing_height
     if c.crit.crosscheck.get("height_ratio", {}).get("video") is not None:
@@ -340,7 +287,7 @@ def _check_posture(c: Comparison) -> None:
     c.problem(
         f"{seen}; the expert's typical posture is {e['height_ratio']:.2f} of full height "
         f"(= {target_h:.3f} m for this robot).", "height")
-    expert_bounces = e["bounce_amplitude"] >= BIG_BOUNCE  # a trot's small bounce leaves the height to set
+    expert_bounces = e["bounce_amplitude"] >= BOUNCE_MIN
     bounce_terms = ("vertical_bounce", "bounce_clock")
     bounce_sets_height = expert_bounces and (any(n in c.terms.names for n in bounce_terms) or any(
         i.component in bounce_terms for i in c.crit.new + c.crit.rewrite))
@@ -348,31 +295,6 @@ def _check_posture(c: Comparison) -> None:
         c.put("height", f"Hold the torso near {target_h:.3f} m.",
               {"target_height": round(target_h, 4),
                "sigma": round(height_sigma(target_h, c.standing_height), 4)})
-    elif bounce_sets_height and "bounce_clock" in c.terms.names | {
-            i.component for i in c.crit.new + c.crit.rewrite}:
-        _move_bounce_center(c)
-
-
-def _move_bounce_center(c: Comparison) -> None:
-    """The clocked bounce sets the torso height and the robot's typical height is off: move the
-    clock's centre by the measured difference (``center`` + (expert - robot) x standing height),
-    within ``CENTER_RANGE`` of the standing height. A pronk carries its torso above standing height
-    (the suite's pronk 1.11), which a bounce about the standing height never reaches."""
-    e, r, sh = c.expert, c.robot, c.standing_height
-    current = c.terms.params.get("bounce_clock", {}).get("center")
-    current = sh if not isinstance(current, (int, float)) else float(current)
-    lo, hi = CENTER_RANGE
-    center = round(min(max(current + (e["height_ratio"] - r["height_ratio"]) * sh, lo * sh), hi * sh), 4)
-    if abs(center - current) < 1e-4:
-        return
-    text = (f"Centre the clocked bounce at {center:.3f} m (now {current:.3f} m): the robot's typical "
-            f"height is {r['height_ratio']:.2f} of standing, the expert's {e['height_ratio']:.2f}.")
-    asked = next((i for i in c.crit.rewrite + c.crit.new if i.component == "bounce_clock"), None)
-    if asked is None:
-        c.put("bounce_clock", text, {"center": center})
-    else:
-        asked.params["center"] = center
-        asked.text = f"{asked.text} {text}"
 
 
 def _check_upright(c: Comparison) -> None:
@@ -406,10 +328,8 @@ CHECKS: tuple[Callable[[Comparison], None], ...] = (
 
 
 def compare(crit: Critique, expert: dict[str, float], robot: dict[str, float], diag: dict[str, float],
-            terms: RewardTerms, body_length: float, standing_height: float,
-            tolerances: Tolerances = VIDEO_TOLERANCES) -> None:
-    """Fill ``crit``'s problems and changes by running every check of :data:`CHECKS` with
-    ``tolerances`` (:data:`VIDEO_TOLERANCES` for video-measured descriptors)."""
-    comparison = Comparison(crit, expert, robot, diag, terms, body_length, standing_height, tolerances)
+            terms: RewardTerms, body_length: float, standing_height: float) -> None:
+    """Fill ``crit``'s problems and changes by running every check of :data:`CHECKS`."""
+    comparison = Comparison(crit, expert, robot, diag, terms, body_length, standing_height)
     for check in CHECKS:
         check(comparison)

@@ -19,9 +19,7 @@ imitation score leaves it out.
 
 The comparison is :func:`vidreward.critic.checks.compare`, the analytic critic's named checks, so
 the critique carries the same four-part items with machine-readable ``params`` and the analytic
-rewriter acts on it. Both sides being exact, the checks run with ``EXACT_TOLERANCES`` (a
-difference is flagged once its imitation similarity falls below 0.9), not the analytic critic's
-wider video tolerances. ``Critique.descriptors`` holds ``expert`` (the truth, with stand-ins),
+rewriter acts on it. ``Critique.descriptors`` holds ``expert`` (the truth, with stand-ins),
 ``robot`` (the trajectory's), ``truth`` (only what the truth defines) and ``imitation``
 (``{"score": s}``, :func:`vidreward.imitation.imitation_score` of the truth against the robot,
 with each compared descriptor's similarity). ``backend`` is ``"oracle"``; the markdown says first
@@ -38,7 +36,7 @@ from typing import Any
 
 from vidreward.critic.analytic import EVIDENCE_KEYS
 from vidreward.critic.base import Critique, CritiqueInput
-from vidreward.critic.checks import EXACT_TOLERANCES, compare
+from vidreward.critic.checks import compare
 from vidreward.critic.motion import (
     descriptors_from_trajectory,
     gap,
@@ -145,7 +143,7 @@ class OracleCritic:
             backend=self.name, gap=gap(expert, robot),
             descriptors={"expert": expert, "robot": robot, "truth": dict(truth),
                          "imitation": {"score": imitation_score(truth, robot), **similarity}})
-        compare(crit, expert, robot, diag, terms, bl, sh, EXACT_TOLERANCES)
+        compare(crit, expert, robot, diag, terms, bl, sh)
         crit.note = _note(crit, inp, terms.names, terms.source, bl, sh, self.truth)
         crit.raw_text = crit.to_markdown()
         return crit

@@ -25,9 +25,8 @@ parameters (units) and the value before ``scale``:
                       down), flight window after it (all feet off); agreement with the window, each
                       window weighted to half the period's total, so standing still earns 0.5 and a
                       gait at another frequency about 0.5 too, the scheduled one 1
-``bounce_clock``      amplitude (m), frequency (Hz), sigma_v (m/s), sigma_z (m), center (m, None: standing
-                      height): a clocked vertical reference z_ref = center + amplitude sin(2 pi f t), vz_ref
-                      its derivative;
+``bounce_clock``      amplitude (m), frequency (Hz), sigma_v (m/s), sigma_z (m): a clocked vertical
+                      reference z_ref = standing_height + amplitude sin(2 pi f t), vz_ref its derivative;
                       0.5 exp(-((vz - vz_ref)/sigma_v)^2) + 0.5 exp(-((z - z_ref)/sigma_z)^2)
 ``heading_velocity``  heading (rad, xy plane, 0 = +x, pi/2 = +y), target_speed (m/s, None: linear),
                       sigma (m/s): speed along the heading u = (cos h, sin h), tracked like forward_velocity
@@ -270,29 +269,25 @@ JUMP_TERMS: tuple[TermSpec, ...] = (
     ),
     _spec(
         "bounce_clock",
-        {"scale": 2.0, "amplitude": 0.1, "frequency": 1.8, "sigma_v": 0.5, "sigma_z": 0.07, "center": None},
-        "bounce in time with a clock: follow the reference z_ref(t) = center (m; None: the standing "
-        "height) + amplitude (m) "
+        {"scale": 2.0, "amplitude": 0.1, "frequency": 1.8, "sigma_v": 0.5, "sigma_z": 0.07},
+        "bounce in time with a clock: follow the reference z_ref(t) = standing_height + amplitude (m) "
         "* sin(2 pi frequency (Hz) episode_time) and its vertical speed vz_ref = amplitude 2 pi "
         "frequency cos(2 pi frequency t), half exp(-((vz - vz_ref)/sigma_v)^2) (sigma_v in m/s), "
         "half exp(-((z - z_ref)/sigma_z)^2) (sigma_z in m). Unlike vertical_bounce it fixes the "
         "phase, so a hop's push and flight happen when the clock says; the policy observes this clock",
         ("root_pos", "root_linvel", "episode_time", "standing_height"),
         '''
-    # bounce_clock: a clocked vertical reference z_ref(t) = center + amplitude sin(w t) (center None:
-    # the standing height), w = 2 pi frequency, with its speed vz_ref = amplitude w cos(w t). Half the
-    # term tracks the speed (the push up and the fall), half the height; the clock is in the policy's
-    # observation.
+    # bounce_clock: a clocked vertical reference z_ref(t) = standing_height + amplitude sin(w t),
+    # w = 2 pi frequency, with its speed vz_ref = amplitude w cos(w t). Half the term tracks the
+    # speed (the push up and the fall), half the height; the clock is in the policy's observation.
     p = TERMS["bounce_clock"]
     omega = 2.0 * math.pi * p["frequency"]
-    center = standing_height if p["center"] is None else p["center"]
-    z_ref = center + p["amplitude"] * torch.sin(omega * episode_time)
+    z_ref = standing_height + p["amplitude"] * torch.sin(omega * episode_time)
     vz_ref = p["amplitude"] * omega * torch.cos(omega * episode_time)
     speed_match = torch.exp(-torch.square((root_linvel[:, 2] - vz_ref) / p["sigma_v"]))
     height_match = torch.exp(-torch.square((root_pos[:, 2] - z_ref) / p["sigma_z"]))
     components["bounce_clock"] = p["scale"] * (0.5 * speed_match + 0.5 * height_match)
 ''',
-        nullable=("center",),
         uses_math=True,
     ),
 )

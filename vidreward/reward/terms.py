@@ -65,7 +65,6 @@ _BOUNDS: dict[str, tuple[float, bool, float]] = {
     "target_fraction": (0.0, True, 1.0),
     "contact_threshold": (0.0, True, math.inf),
     "target_height": (0.0, False, math.inf),
-    "center": (0.0, False, math.inf),
     "target_speed": (-math.inf, True, math.inf),
     "target_vz": (0.0, False, math.inf),
     "flight_time": (0.0, False, math.inf),
