@@ -11,6 +11,7 @@ import json
 import logging
 import shutil
 from pathlib import Path
+from typing import Any
 
 from vidreward.backends import make_critic
 from vidreward.config import ClipConfig, RunSettings
@@ -141,7 +142,6 @@ def render_stage(
     candidate stopped after screening (``survivors``) keeps its screening policy, so its screening
     rollout (the same policy, seed and camera) is copied, not rendered again (returns None then)."""
     from vidreward.config import rollout_seed
-    from vidreward.search.robustness import replay_rollout
     from vidreward.search.stages import reuse_screening
 
     if reuse_screening(survivors, candidate, "screening rollout",
@@ -152,6 +152,21 @@ def render_stage(
     confine_process(write_dirs=sorted({Path(video_out).parent, Path(trajectory_out).parent}))
     return replay_rollout(settings, policy_path, reward_path, rollout_seed(settings.seed), video_out,
                           trajectory_out, camera)
+
+
+def replay_rollout(settings: RunSettings, policy: str | Path, reward: str | Path, seed: int,
+                   video: str | Path, trajectory: str | Path, camera: str) -> dict[str, Any]:
+    """The run's rollout of ``policy`` (its length and frame size, ``camera``) from reset seed
+    ``seed``, written to ``video`` and ``trajectory``: ``rollout_policy``'s statistics. Every
+    rollout of a run (the rendered candidate's, its further scoring episodes, the robustness
+    replays) is this one."""
+    from vidreward.sim import get_robot
+    from vidreward.train.rollout import rollout_policy
+
+    steps = max(1, round(settings.rollout.seconds / get_robot(settings.robot).dt))
+    return rollout_policy(policy, reward, settings.robot, video_out=video, trajectory_out=trajectory,
+                          steps=steps, seed=seed, render_size=settings.rollout.render_size,
+                          camera=camera)
 
 
 def rollout_camera(expert_evidence: str | None) -> str:

@@ -53,27 +53,13 @@ def episode_seeds(rollout_seed: int, episodes: int) -> list[int]:
     return [rollout_seed + j for j in range(episodes)]
 
 
-def replay_rollout(settings: Any, policy: str | Path, reward: str | Path, seed: int,
-                   video: str | Path, trajectory: str | Path, camera: str) -> dict[str, Any]:
-    """The run's rollout of ``policy`` (its length and frame size, ``camera``) from reset seed
-    ``seed``, written to ``video`` and ``trajectory``: ``rollout_policy``'s statistics. Every
-    rollout of a run (the rendered candidate's, its further scoring episodes, the robustness
-    replays) is this one."""
-    from vidreward.sim import get_robot
-    from vidreward.train.rollout import rollout_policy
-
-    steps = max(1, round(settings.rollout.seconds / get_robot(settings.robot).dt))
-    return rollout_policy(policy, reward, settings.robot, video_out=video, trajectory_out=trajectory,
-                          steps=steps, seed=seed, render_size=settings.rollout.render_size,
-                          camera=camera)
-
-
 def replay_episode(settings: Any, selected: SelectedPolicy, seed: int, out_dir: Path, camera: str,
                    expert_clip: Path, truth: str | None) -> dict[str, Any]:
     """Roll ``selected`` out from reset seed ``seed`` into ``out_dir`` (video, trajectory, the
     measuring critic's critique) and return the episode's row."""
     from vidreward.layout import IterationPaths
     from vidreward.search.stages import imitation_of, measuring_critic
+    from vidreward.stages import replay_rollout
     from vidreward.sim import get_robot
 
     dt = get_robot(settings.robot).dt

@@ -224,8 +224,8 @@ def more_episodes(settings: RunSettings, policy: str | None, reward_path: str, o
     """``search.episodes - 1`` more rollouts of a candidate's policy, from the reset seeds after
     the run's rollout seed, into ``out_dir/seed_<s>/``: ``(video, trajectory)`` each."""
     from vidreward.config import rollout_seed
-    from vidreward.search.robustness import episode_seeds, replay_rollout
-    from vidreward.stages import rollout_camera
+    from vidreward.search.robustness import episode_seeds
+    from vidreward.stages import replay_rollout, rollout_camera
 
     if policy is None:
         raise ConfigError(f"config runs.{settings.name}.search.episodes={settings.search.episodes}: "
