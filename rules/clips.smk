@@ -43,6 +43,7 @@ rule clip_evidence:
         video=ClipPaths.pattern("video"),
     output:
         evidence=ClipPaths.pattern("evidence"),
+        measurement=directory(ClipPaths.pattern("measurement")),
     log:
         ClipPaths.pattern("evidence_log"),
     conda:

@@ -60,6 +60,10 @@ def run_clip_evidence(wildcards):
     return ClipPaths(clip_of_run(wildcards)).path("evidence")
 
 
+def run_clip_measurement(wildcards):
+    return ClipPaths(clip_of_run(wildcards)).path("measurement")
+
+
 def run_clip_sidecar(wildcards):
     return ClipPaths(clip_of_run(wildcards)).path("sidecar")
 
@@ -155,6 +159,7 @@ def candidate_score_inputs(wildcards):
         clip=run_clip_video(wildcards),
         truth=run_clip_truth(wildcards),
         evidence=run_clip_evidence(wildcards),
+        measurement=run_clip_measurement(wildcards),
     )
     inputs.update(_screening_inputs(wildcards, ("score", "critique", "critique_md")))
     return inputs
@@ -326,6 +331,7 @@ def robustness_inputs(wildcards):
     inputs.update(
         clip=run_clip_video(wildcards),
         evidence=run_clip_evidence(wildcards),
+        measurement=run_clip_measurement(wildcards),
         truth=run_clip_truth(wildcards),
     )
     return inputs

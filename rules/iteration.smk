@@ -206,6 +206,7 @@ use rule score_candidate as score_screen with:
         policy=IterationPaths.pattern("policy", candidate="{k}", rung=SCREEN_DIR),
         truth=run_clip_truth,
         evidence=run_clip_evidence,
+        measurement=run_clip_measurement,
     output:
         score=IterationPaths.pattern("score", candidate="{k}", rung=SCREEN_DIR),
         critique=IterationPaths.pattern("critique", candidate="{k}", rung=SCREEN_DIR),

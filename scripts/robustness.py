@@ -12,6 +12,7 @@ with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
         critiques=list(snakemake.input.critiques),
         expert_clip=snakemake.input.clip,
         expert_evidence=snakemake.input.evidence,
+        expert_measurement=snakemake.input.measurement,
         episodes=snakemake.params.episodes,
         episodes_dir=snakemake.output.episodes,
         table_out=snakemake.output.table,

@@ -21,4 +21,5 @@ with stage_log(snakemake.log[0]):  # noqa: F821 - injected by Snakemake
         survivors=snakemake.input.get("survivors"),
         policy=snakemake.input.policy,
         expert_evidence=snakemake.input.evidence,
+        expert_measurement=snakemake.input.measurement,
     )

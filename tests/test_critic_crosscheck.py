@@ -166,3 +166,39 @@ def test_posture_problem_says_where_the_robot_value_was_seen(video_height):
     else:
         assert text.startswith("In its rollout video the robot's typical height is 0.70 of its tallest")
     assert f"(= {0.95 * SH:.3f} m for this robot)" in text
+
+
+def test_critique_reads_the_expert_measurement_instead_of_the_clip(tmp_path, clips, expert, monkeypatch):
+    """Rule clip_evidence measures the expert once (``measure_expert_clip``); a critique given
+    that record reads it, never analyses the expert clip again, and writes the same storyboard and
+    the same critique as one that measured the clip itself."""
+    from vidreward.critic import analytic
+    from vidreward.errors import CritiqueError
+    from vidreward.perception import evidence
+
+    measured = tmp_path / "measured"
+    analytic.measure_expert_clip(clips["expert"], measured)
+    assert len(sorted(measured.glob("expert_[0-9][0-9].png"))) == 6
+    traj = matching_traj(tmp_path / "trajectory.npz", expert)
+    fresh = critique(tmp_path / "fresh", clips, clips["on_the_spot"], traj)
+    seen = []
+    real = evidence.analyse_clip
+    monkeypatch.setattr(evidence, "analyse_clip", lambda path, **kw: seen.append(Path(path).name) or real(path, **kw))
+    inp = CritiqueInput(expert_clip=clips["expert"], rollout_video=clips["on_the_spot"], trajectory=traj,
+                        reward_code=TERMS, train_log=None, out_dir=tmp_path / "out", robot="ant",
+                        expert_measurement=measured)
+    read = AnalyticCritic(robot_dims=(BL, SH)).critique(inp)
+    assert seen == ["rollout_spot.mp4"]  # the robot's video only
+    assert read.descriptors["expert"] == fresh.descriptors["expert"]
+    assert read.gap == pytest.approx(fresh.gap) and read.gap > 0.5
+    assert [p.text for p in read.problems] == [p.text for p in fresh.problems] and read.problems
+    board = tmp_path / "out" / "storyboard"
+    assert len(sorted(board.glob("expert_[0-9][0-9].png"))) == 6 and (board / "track.csv").is_file()
+    assert json.loads((board / "evidence.json").read_text())["clip"].endswith("expert.mp4")
+    # a record of another clip, or none, is an error naming the record
+    other = dict(inp.__dict__, expert_clip=clips["same"])
+    with pytest.raises(CritiqueError, match=r"measured.*evidence.json.*expert.mp4, not the expert clip"):
+        AnalyticCritic(robot_dims=(BL, SH)).critique(CritiqueInput(**other))
+    missing = dict(inp.__dict__, expert_measurement=tmp_path / "nowhere")
+    with pytest.raises(CritiqueError, match=r"nowhere/evidence.json: cannot read"):
+        AnalyticCritic(robot_dims=(BL, SH)).critique(CritiqueInput(**missing))

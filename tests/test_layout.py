@@ -74,7 +74,8 @@ def _layout_files(config: dict) -> set[str]:
     """The same files, spelled by the layout module alone."""
     files: set[str] = set()
     for clip in config["clips"]:
-        files |= {ClipPaths(clip).path(n) for n in ("raw_video", "fetch_info", "video", "sidecar", "evidence")}
+        files |= {ClipPaths(clip).path(n) for n in ("raw_video", "fetch_info", "video", "sidecar", "evidence",
+                                                  "measurement")}
     for run in config["default_runs"]:
         n = config["runs"][run]["iterations"]
         for i in range(n):

@@ -405,8 +405,13 @@ def test_robustness_replays_a_kept_incumbent_once_and_copies_its_episodes(tmp_pa
 
     calls = []
 
-    def fake_replay(settings, selected, seed, out_dir, camera, expert_clip, truth):
+    critics = set()
+
+    def fake_replay(settings, selected, seed, out_dir, camera, expert_clip, critic, truth,
+                    expert_measurement):
         calls.append((selected.iteration, seed))
+        critics.add(id(critic))
+        assert expert_measurement == tmp_path / "measured"
         out_dir.mkdir(parents=True)
         (out_dir / "rollout.mp4").write_bytes(b"episode %d %d" % (selected.iteration, seed))
         gap = 0.1 * seed + (1.0 if selected.iteration == 2 else 0.0)
@@ -428,8 +433,10 @@ def test_robustness_replays_a_kept_incumbent_once_and_copies_its_episodes(tmp_pa
     settings = RunSettings.from_config(settings, "ant_quick")
     out = tmp_path / "robustness"
     summary = robustness.evaluate_robustness(settings, list(files.values()), 3, "clip.mp4", "fixed",
-                                             out / "episodes", out / "episodes.csv", out / "summary.json")
+                                             out / "episodes", out / "episodes.csv", out / "summary.json",
+                                             expert_measurement=tmp_path / "measured")
     assert calls == [(0, 0), (0, 1), (0, 2), (2, 0), (2, 1), (2, 2)]
+    assert len(critics) == 1  # one critic measures every episode
     assert (out / "episodes/iter_1/seed_2/rollout.mp4").read_bytes() == b"episode 0 2"
     table = pd.read_csv(out / "episodes.csv")
     assert list(table["iteration"]) == [0, 0, 0, 1, 1, 1, 2, 2, 2]

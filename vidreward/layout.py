@@ -112,6 +112,9 @@ class ClipPaths(_TemplatePaths):
         "video": f"{CLIPS_DIR}/{{clip}}.mp4",
         "sidecar": f"{CLIPS_DIR}/{{clip}}.json",
         "evidence": f"{CLIPS_DIR}/evidence/{{clip}}.json",
+        # the same measurement's record for the critics (evidence.json, track.csv, expert_<k>.png
+        # overlays): the analytic critic reads it instead of measuring the clip for every candidate
+        "measurement": f"{CLIPS_DIR}/evidence/{{clip}}",
         "fetch_log": f"{CLIP_LOG_DIR}/{{clip}}.fetch.log",
         "trim_log": f"{CLIP_LOG_DIR}/{{clip}}.trim.log",
         "evidence_log": f"{CLIP_LOG_DIR}/{{clip}}.evidence.log",

@@ -169,6 +169,19 @@ def replay_rollout(settings: RunSettings, policy: str | Path, reward: str | Path
                           camera=camera)
 
 
+def replay_episode_into(settings: RunSettings, policy: str | Path, reward: str | Path, seed: int,
+                        out_dir: Path, camera: str) -> tuple[Path, Path, dict[str, Any]]:
+    """:func:`replay_rollout` into ``out_dir``'s rollout video and trajectory (the layout's
+    names): ``(video, trajectory, statistics)``. A candidate's further scoring episodes and the
+    robustness replays are written this way."""
+    from vidreward.layout import IterationPaths
+
+    video = IterationPaths.in_dir(out_dir, "rollout")
+    trajectory = IterationPaths.in_dir(out_dir, "trajectory")
+    played = replay_rollout(settings, policy, reward, seed, video, trajectory, camera)
+    return video, trajectory, played
+
+
 def rollout_camera(expert_evidence: str | None) -> str:
     """The rollout is filmed like the expert: from a fixed camera when the clip's camera stood
     still, else from the robot's tracking camera."""
@@ -181,11 +194,13 @@ def rollout_camera(expert_evidence: str | None) -> str:
     return camera
 
 
-def clip_evidence_stage(video: str, evidence_out: str) -> None:
-    """Motion evidence of the trimmed expert clip (what its camera does, among the rest)."""
-    from vidreward.perception.evidence import analyse_clip
+def clip_evidence_stage(video: str, evidence_out: str, measurement_out: str) -> None:
+    """Motion evidence of the trimmed expert clip (what its camera does, among the rest), and the
+    same measurement's record with its overlays (``measurement_out``) that the analytic critic of
+    every candidate reads instead of measuring the clip again."""
+    from vidreward.critic.analytic import measure_expert_clip
 
-    evidence = analyse_clip(video)
+    evidence = measure_expert_clip(video, measurement_out)
     atomic_write_text(Path(evidence_out), evidence.to_json() + "\n")
     log.info("%s: camera %s", video, evidence.value("camera_motion"))
 
@@ -271,9 +286,11 @@ def critique_stage(
 def robustness_stage(settings: RunSettings, policies: list[str], rewards: list[str],
                      train_logs: list[str], critiques: list[str], expert_clip: str,
                      expert_evidence: str, episodes: int, episodes_dir: str, table_out: str,
-                     summary_out: str, truth: str | None = None) -> dict:
+                     summary_out: str, truth: str | None = None,
+                     expert_measurement: str | None = None) -> dict:
     """Each iteration's selected policy replayed from ``episodes`` reset seeds and measured as the
-    run scores a candidate (:mod:`vidreward.search.robustness`)."""
+    run scores a candidate (:mod:`vidreward.search.robustness`; ``expert_measurement``: the clip's
+    record of rule ``clip_evidence``, read instead of measuring the clip for every episode)."""
     from vidreward.search.robustness import SelectedPolicy, evaluate_robustness
 
     files = list(zip(policies, rewards, train_logs, critiques, strict=True))
@@ -284,7 +301,8 @@ def robustness_stage(settings: RunSettings, policies: list[str], rewards: list[s
     out_dirs = {Path(episodes_dir), Path(table_out).parent, Path(summary_out).parent}
     confine_process(write_dirs=sorted(out_dirs))  # before any reward code is loaded
     summary = evaluate_robustness(settings, selections, episodes, expert_clip, camera, episodes_dir,
-                                  table_out, summary_out, truth=truth)
+                                  table_out, summary_out, truth=truth,
+                                  expert_measurement=expert_measurement)
     for i, part in summary["iterations"].items():
         log.info("iteration %s: run gap %s; over %d episodes median %.3f, worst %.3f, fell %.0f%%",
                  i, part["run_gap"], summary["episodes"], part["median_gap"], part["worst_gap"],

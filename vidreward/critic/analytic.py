@@ -21,7 +21,9 @@ current reward's components come from :mod:`vidreward.critic.reward_terms`.
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -36,7 +38,7 @@ from vidreward.critic.motion import (
     trajectory_diagnostics,
 )
 from vidreward.critic.reward_terms import RewardTerms, current_terms
-from vidreward.errors import ClipError
+from vidreward.errors import ClipError, CritiqueError
 
 EXPERT_FRAMES_MAX = 1500
 ROBOT_FRAMES_MAX = 1500
@@ -69,10 +71,15 @@ class AnalyticCritic:
         ``storyboard`` the extractor's overlays, ``evidence.json`` and ``track.csv`` go there."""
         return self.expert_evidence(clip, storyboard)[0]
 
-    def expert_evidence(self, clip: Path, storyboard: Path | None = None) -> tuple[dict[str, float], dict[str, str]]:
+    def expert_evidence(self, clip: Path, storyboard: Path | None = None,
+                        measurement: Path | None = None) -> tuple[dict[str, float], dict[str, str]]:
         """(known descriptors, {descriptor: why the clip cannot show it}) from the motion-evidence
         extractor (:mod:`vidreward.perception.evidence`), which measures relative to the ground
-        whatever the camera does."""
+        whatever the camera does; ``measurement``: the clip's record from
+        :func:`measure_expert_clip`, read (and its overlays copied to ``storyboard``) instead of
+        measuring the clip again."""
+        if measurement is not None:
+            return measured_evidence(Path(measurement), Path(clip), storyboard)
         return clip_evidence(clip, storyboard, "expert_", EXPERT_FRAMES_MAX)
 
     def robot_video_evidence(self, video: Path, storyboard: Path | None = None) -> tuple[dict[str, float], dict[str, str]]:
@@ -102,7 +109,7 @@ class AnalyticCritic:
     def critique(self, inp: CritiqueInput) -> Critique:
         bl, sh = self._dims(inp.robot)
         storyboard = Path(inp.out_dir) / "storyboard" if inp.out_dir else None
-        expert, unknown = self.expert_evidence(Path(inp.expert_clip), storyboard)
+        expert, unknown = self.expert_evidence(Path(inp.expert_clip), storyboard, inp.expert_measurement)
         main = self.measure_robot(Path(inp.rollout_video), Path(inp.trajectory), bl, sh, storyboard)
         others = [(v, self.measure_robot(Path(v), Path(t), bl, sh)) for v, t in inp.episodes]
         measured = [(inp.rollout_video, main)] + others
@@ -141,16 +148,54 @@ def clip_evidence(clip: Path, out_dir: Path | None, prefix: str,
 
     ev = analyse_clip(clip, out_dir=out_dir, storyboard=STORYBOARD_FRAMES, max_frames=max_frames,
                       prefix=prefix)
-    if ev.found_fraction < MIN_FOUND:
-        raise ClipError(f"{clip}: subject found in only {round(ev.found_fraction * ev.frames)} of "
-                        f"{ev.frames} frames: cannot measure motion")
+    return descriptors_of_evidence(ev.to_dict(), clip)
+
+
+def measure_expert_clip(clip: str | Path, out_dir: str | Path):
+    """Measure the expert clip once, as :meth:`AnalyticCritic.expert_evidence` does, into
+    ``out_dir`` (``evidence.json``, ``track.csv``, ``expert_<k>.png`` overlays): the record every
+    later critique of the run reads (``CritiqueInput.expert_measurement``). Returns the
+    ``MotionEvidence``."""
+    from vidreward.perception.evidence import analyse_clip
+
+    return analyse_clip(clip, out_dir=out_dir, storyboard=STORYBOARD_FRAMES,
+                        max_frames=EXPERT_FRAMES_MAX, prefix="expert_")
+
+
+def measured_evidence(measurement: Path, clip: Path,
+                      storyboard: Path | None = None) -> tuple[dict[str, float], dict[str, str]]:
+    """(known descriptors, {descriptor: why not}) from a record of :func:`measure_expert_clip`;
+    with ``storyboard`` its files are copied there, as a fresh measurement would write them.
+    ``CritiqueError`` naming the record when it is unreadable or measured another clip."""
+    path = measurement / "evidence.json"
+    try:
+        record = json.loads(path.read_text())
+        quantities, measured_clip = record["quantities"], Path(record["clip"]).name
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CritiqueError(f"{path}: cannot read the expert clip's measurement ({exc})") from exc
+    if measured_clip != clip.name:
+        raise CritiqueError(f"{path}: the measurement is of {measured_clip}, not the expert clip {clip}")
+    if storyboard is not None:
+        shutil.copytree(measurement, storyboard, dirs_exist_ok=True)
+    if not isinstance(quantities, dict):
+        raise CritiqueError(f"{path}: 'quantities' must be an object")
+    return descriptors_of_evidence(record, clip)
+
+
+def descriptors_of_evidence(record: dict[str, Any], clip: Path) -> tuple[dict[str, float], dict[str, str]]:
+    """(known descriptors, {descriptor: why the clip cannot show it}) of a motion-evidence record
+    (``MotionEvidence.to_dict()``); raises ``ClipError`` when the subject is found in too few frames."""
+    found, frames = float(record["found_fraction"]), int(record["frames"])
+    if found < MIN_FOUND:
+        raise ClipError(f"{clip}: subject found in only {round(found * frames)} of "
+                        f"{frames} frames: cannot measure motion")
     known, unknown = {}, {}
     for key, source in EVIDENCE_KEYS.items():
-        q = ev.quantities.get(source)
-        if q is None or q.value is None:
-            unknown[key] = (q.unknown if q is not None else None) or "not visible in the clip"
+        q = record["quantities"].get(source)
+        if q is None or q.get("value") is None:
+            unknown[key] = (q.get("unknown") if q is not None else None) or "not visible in the clip"
         else:
-            known[key] = float(q.value)
+            known[key] = float(q["value"])
     return known, unknown
 
 

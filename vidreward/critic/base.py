@@ -161,6 +161,10 @@ class CritiqueInput:
     """Further rollouts of the same policy from other reset seeds, ``(video, trajectory)`` each
     (``search.episodes``): the measuring critics take the robot's descriptors as the
     per-descriptor median over ``rollout_video`` and these."""
+    expert_measurement: Path | None = None
+    """The expert clip measured once already (rule ``clip_evidence``'s record directory,
+    :func:`vidreward.critic.analytic.measure_expert_clip`): the analytic critic reads it instead of
+    measuring ``expert_clip`` again. None: the critic measures the clip itself."""
 
 
 def _episodes_markdown(episodes: list[dict[str, Any]]) -> list[str]:

@@ -54,23 +54,24 @@ def episode_seeds(rollout_seed: int, episodes: int) -> list[int]:
 
 
 def replay_episode(settings: Any, selected: SelectedPolicy, seed: int, out_dir: Path, camera: str,
-                   expert_clip: Path, truth: str | None) -> dict[str, Any]:
+                   expert_clip: Path, critic: Any, truth: str | None,
+                   expert_measurement: Path | None = None) -> dict[str, Any]:
     """Roll ``selected`` out from reset seed ``seed`` into ``out_dir`` (video, trajectory, the
-    measuring critic's critique) and return the episode's row."""
+    measuring ``critic``'s critique) and return the episode's row."""
     from vidreward.layout import IterationPaths
-    from vidreward.search.stages import imitation_of, measuring_critic
-    from vidreward.stages import replay_rollout
+    from vidreward.search.stages import imitation_of
+    from vidreward.stages import replay_episode_into
     from vidreward.sim import get_robot
 
     dt = get_robot(settings.robot).dt
-    video = IterationPaths.in_dir(out_dir, "rollout")
-    trajectory = IterationPaths.in_dir(out_dir, "trajectory")
-    played = replay_rollout(settings, selected.policy, selected.reward, seed, video, trajectory, camera)
+    video, trajectory, played = replay_episode_into(settings, selected.policy, selected.reward, seed,
+                                                    out_dir, camera)
     inp = CritiqueInput(
         expert_clip=expert_clip, rollout_video=video, trajectory=trajectory,
         reward_code=selected.reward.read_text(), train_log=selected.train_log,
-        out_dir=IterationPaths.in_dir(out_dir, "critic_dir"), robot=settings.robot, task=settings.task)
-    critique = measuring_critic(settings, truth).critique(inp)
+        out_dir=IterationPaths.in_dir(out_dir, "critic_dir"), robot=settings.robot, task=settings.task,
+        expert_measurement=expert_measurement)
+    critique = critic.critique(inp)
     critique.save(IterationPaths.in_dir(out_dir, "critique"), IterationPaths.in_dir(out_dir, "critique_md"))
     imitation, source = imitation_of(critique, inp, truth)
     row: dict[str, Any] = {
@@ -115,18 +116,24 @@ def summarize(rows: list[dict[str, Any]], run_gaps: dict[int, float | None]) -> 
 def evaluate_robustness(settings: Any, selections: list[SelectedPolicy], episodes: int,
                         expert_clip: str | Path, camera: str, episodes_dir: str | Path,
                         table_out: str | Path, summary_out: str | Path,
-                        truth: str | None = None) -> dict[str, Any]:
+                        truth: str | None = None,
+                        expert_measurement: str | Path | None = None) -> dict[str, Any]:
     """Replay every selection from :func:`episode_seeds` and write the per-episode table
     (``table_out``, CSV) and the per-iteration summary (``summary_out``, JSON); the episodes'
-    videos, trajectories and critiques go to ``episodes_dir/iter_<i>/seed_<s>/``."""
+    videos, trajectories and critiques go to ``episodes_dir/iter_<i>/seed_<s>/``. One measuring
+    critic measures every episode; ``expert_measurement`` (the clip's record of rule
+    ``clip_evidence``) spares it measuring the expert clip again for each."""
     import pandas as pd
 
     from vidreward.config import rollout_seed
+    from vidreward.search.stages import measuring_critic
 
     if not selections:
         raise ConfigError(f"{settings.name}: no iteration to replay")
     seeds = episode_seeds(rollout_seed(settings.seed), episodes)
     rows, run_gaps = [], {}
+    critic = measuring_critic(settings, truth)
+    measurement = Path(expert_measurement) if expert_measurement else None
     replayed: dict[tuple[str, str], int] = {}  # (policy, reward) digests -> iteration replayed
     for selected in selections:
         run_gaps[selected.iteration] = Critique.load(selected.critique).gap
@@ -135,7 +142,8 @@ def evaluate_robustness(settings: Any, selections: list[SelectedPolicy], episode
         for seed in seeds:
             out_dir = Path(episodes_dir) / EPISODE_DIR.format(i=selected.iteration, seed=seed)
             if same_as == selected.iteration:
-                row = replay_episode(settings, selected, seed, out_dir, camera, Path(expert_clip), truth)
+                row = replay_episode(settings, selected, seed, out_dir, camera, Path(expert_clip),
+                                     critic, truth, measurement)
                 log.info("iteration %d, seed %d: gap %.3f, %s %.2f s", selected.iteration, seed,
                          row["gap"], "fell after" if row["fell"] else "ran the full", row["seconds"])
             else:  # a kept incumbent: the same policy and reward replay the same episodes

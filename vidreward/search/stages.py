@@ -173,12 +173,14 @@ def score_stage(settings: RunSettings, candidate: int, expert_clip: str, rollout
                 trajectory: str, reward_path: str, train_log: str, score_out: str,
                 critique_out: str, markdown_out: str, critic_dir: str, rung: str | None = None,
                 truth: str | None = None, survivors: str | None = None,
-                policy: str | None = None, expert_evidence: str | None = None) -> dict:
+                policy: str | None = None, expert_evidence: str | None = None,
+                expert_measurement: str | None = None) -> dict:
     """Measure one candidate's rollout: its critique (kept for the iteration's critique when it
     wins) and ``score.json`` with the selection objective. With ``search.episodes`` > 1 the
     candidate's ``policy`` is rolled out again from the next reset seeds (filmed like its own
     rollout: ``expert_evidence`` picks the camera) and measured over all of them
-    (:func:`more_episodes`). Under successive halving a candidate stopped after screening
+    (:func:`more_episodes`). ``expert_measurement``: the clip's record of rule ``clip_evidence``,
+    which the analytic critic reads instead of measuring the clip again. Under successive halving a candidate stopped after screening
     (``survivors``) has its screening rollout, so its screening score, critique and critic
     directory are copied, not measured again; its ``rung`` stays ``screen``: it trained the
     screening budget only."""
@@ -201,6 +203,7 @@ def score_stage(settings: RunSettings, candidate: int, expert_clip: str, rollout
         trajectory=Path(trajectory), reward_code=Path(reward_path).read_text(),
         train_log=Path(train_log), out_dir=Path(critic_dir), robot=settings.robot, task=settings.task,
         episodes=episodes,
+        expert_measurement=Path(expert_measurement) if expert_measurement else None,
     )
     critique = measuring_critic(settings, truth).critique(inp)
     critique.save(critique_out, markdown_out)
@@ -225,7 +228,7 @@ def more_episodes(settings: RunSettings, policy: str | None, reward_path: str, o
     the run's rollout seed, into ``out_dir/seed_<s>/``: ``(video, trajectory)`` each."""
     from vidreward.config import rollout_seed
     from vidreward.search.robustness import episode_seeds
-    from vidreward.stages import replay_rollout, rollout_camera
+    from vidreward.stages import replay_episode_into, rollout_camera
 
     if policy is None:
         raise ConfigError(f"config runs.{settings.name}.search.episodes={settings.search.episodes}: "
@@ -233,10 +236,8 @@ def more_episodes(settings: RunSettings, policy: str | None, reward_path: str, o
     camera = rollout_camera(expert_evidence)
     out = []
     for seed in episode_seeds(rollout_seed(settings.seed), settings.search.episodes)[1:]:
-        episode = out_dir / f"seed_{seed}"
-        video = IterationPaths.in_dir(episode, "rollout")
-        trajectory = IterationPaths.in_dir(episode, "trajectory")
-        played = replay_rollout(settings, policy, reward_path, seed, video, trajectory, camera)
+        video, trajectory, played = replay_episode_into(settings, policy, reward_path, seed,
+                                                        out_dir / f"seed_{seed}", camera)
         log.info("episode from seed %d: %d steps%s", seed, played["steps"],
                  ", fell" if played["terminated"] else "")
         out.append((video, trajectory))
