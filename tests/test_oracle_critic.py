@@ -74,8 +74,10 @@ def test_oracle_critique_from_suite_truth_and_real_trajectory(tmp_path, suite_cl
     expected = {k: float(truth[f]) for k, f in TRUTH_FIELDS.items()}
     assert crit.descriptors["expert"] == expected
     assert crit.descriptors["truth"] == expected
-    # the robot's are the trajectory's, no video (there is no rollout.mp4 at all)
-    robot = descriptors_from_trajectory(ant_trajectory, *robot_dims("ant"))
+    # the robot's are the trajectory's, no video (there is no rollout.mp4 at all), its flight by
+    # the truth's clearance
+    clearance = json.loads(truth_path.read_text())["airborne_clearance_bl"]
+    robot = descriptors_from_trajectory(ant_trajectory, *robot_dims("ant"), clearance)
     assert crit.descriptors["robot"] == robot
     assert "robot_video" not in crit.descriptors and not crit.crosscheck
     assert not (tmp_path / "rollout.mp4").exists() and not (tmp_path / "critic" / "storyboard").exists()
@@ -150,8 +152,58 @@ def test_descriptors_the_truth_lacks_are_not_compared(tmp_path, ant_trajectory):
     assert "height ratio is not compared" in crit.to_markdown()
 
 
+@pytest.mark.parametrize("clip", ["quad_hop_fixed_checkered", "quad_pronk_tracking_cluttered",
+                                  "quad_walk_fixed_plain"])
+def test_robot_flight_rule_reads_the_suites_own_motion_as_its_truth(tmp_path, clip):
+    """The oracle measures a robot's flight by the truth file's own rule: applied to the suite's
+    exact feet (the lowest foot point of each frame), it gives the truth's airborne fraction. The
+    video rule's clearance (0.05 body lengths) misses a fifth of the hop's flight frames."""
+    from vidreward.critic.motion import AIRBORNE_CLEARANCE, airborne_of_lowest
+    from vidreward.perception import suite
+
+    suite.write_clip(clip, tmp_path, size=(64, 48), fps=30.0, seconds=3.0)
+    doc = json.loads((tmp_path / f"{clip}.truth.json").read_text())
+    truth = read_truth(tmp_path / f"{clip}.truth.json")
+    assert truth.airborne_clearance == pytest.approx(0.02 / doc["body_length_m"], abs=1e-4)
+    with np.load(tmp_path / f"{clip}.truth.npz") as arrays:
+        lowest = arrays["foot_heights"].min(axis=1)
+    bl = doc["body_length_m"]
+    measured = airborne_of_lowest(lowest, truth.airborne_clearance * bl)
+    assert measured == pytest.approx(doc["truth"]["airborne_fraction"], abs=0.012)
+    if doc["truth"]["airborne_fraction"] > 0.3:  # a hop or a pronk
+        assert airborne_of_lowest(lowest, AIRBORNE_CLEARANCE * bl) < measured - 0.05
+
+
+def test_oracle_measures_flight_by_the_truths_clearance(tmp_path, ant_trajectory):
+    """The same rollout, lifted 0.04 m (0.027 Ant body lengths) for its last third: airborne for
+    a truth whose rule clears 0.0207 body lengths, not for one without a rule (the video's 0.05)."""
+    from vidreward.critic.motion import AIRBORNE_CLEARANCE
+
+    with np.load(ant_trajectory) as data:
+        arrays = {k: data[k] for k in data.files}
+    n = len(arrays["t"])
+    arrays["root_pos"] = arrays["root_pos"].copy()
+    arrays["root_pos"][2 * n // 3:, 2] += 0.04
+    lifted = tmp_path / "lifted.npz"
+    np.savez(lifted, **arrays)
+    base = {"speed_bl_s": 0.0, "airborne_fraction": 0.33}
+    with_rule, without = tmp_path / "rule.truth.json", tmp_path / "plain.truth.json"
+    with_rule.write_text(json.dumps({"airborne_clearance_bl": 0.0207, "truth": base}))
+    without.write_text(json.dumps({"truth": base}))
+    assert read_truth(without).airborne_clearance == AIRBORNE_CLEARANCE
+    plain = descriptors_from_trajectory(ant_trajectory, *robot_dims("ant"))["airborne_fraction"]
+    crits = {name: OracleCritic(path).critique(_input(tmp_path / name, tmp_path / "clip.mp4", lifted))
+             for name, path in (("rule", with_rule), ("plain", without))}
+    air = {name: c.descriptors["robot"]["airborne_fraction"] for name, c in crits.items()}
+    assert air["rule"] >= plain + 0.25  # the lifted third (less what already flew)
+    assert air["plain"] <= plain + 0.02
+    assert "clears its ground by more than 0.0207 body lengths" in crits["rule"].to_markdown()
+    assert f"by more than {AIRBORNE_CLEARANCE:g} body lengths" in crits["plain"].to_markdown()
+
+
 @pytest.mark.parametrize("content, message", [
     (None, "truth file not found"),
+    ('{"airborne_clearance_bl": -1, "truth": {"speed_bl_s": 0.5}}', "airborne_clearance_bl must be a positive number"),
     ("{not json", "cannot read truth file"),
     ('{"name": "x"}', "no 'truth' object"),
     ('{"truth": {"airborne_fraction": 0.0}}', "truth.speed_bl_s is missing"),
@@ -247,7 +299,7 @@ def test_oracle_takes_the_median_over_further_episodes(tmp_path, suite_clip, ant
     single = oracle.critique(_input(tmp_path, clip, ant_trajectory))
     inp = dataclasses.replace(_input(tmp_path, clip, ant_trajectory), episodes=tuple(more))
     crit = oracle.critique(inp)
-    first = descriptors_from_trajectory(ant_trajectory, *robot_dims("ant"))
+    first = descriptors_from_trajectory(ant_trajectory, *robot_dims("ant"), oracle.truth.airborne_clearance)
     bl = robot_dims("ant")[0]
     robot = crit.descriptors["robot"]
     assert robot["speed"] == pytest.approx(first["speed"] + 0.5 / bl, abs=1e-4)

@@ -74,11 +74,13 @@ def imitation_score_from_truth(truth_path: str | Path, trajectory_path: str | Pa
     """The score of a rollout ``trajectory.npz`` against a clip's truth file (``*.truth.json``,
     read by :func:`vidreward.critic.oracle.read_truth`): the expert's descriptors are the truth's,
     the robot's :func:`vidreward.critic.motion.descriptors_from_trajectory` with ``robot``'s body
-    length and standing height (``None``: the robot the trajectory names). Only the descriptors the
+    length and standing height (``None``: the robot the trajectory names) and the truth's airborne
+    clearance. Only the descriptors the
     truth defines are compared."""
     from vidreward.critic.motion import descriptors_from_trajectory, robot_dims
     from vidreward.critic.oracle import read_truth
 
     truth = read_truth(truth_path)
     dims = robot_dims(robot) if robot else (None, None)
-    return imitation_score(truth.known, descriptors_from_trajectory(trajectory_path, *dims))
+    robot_side = descriptors_from_trajectory(trajectory_path, *dims, truth.airborne_clearance)
+    return imitation_score(truth.known, robot_side)

@@ -298,12 +298,21 @@ def load_trajectory(npz_path: str | Path) -> dict[str, Any]:
     return traj
 
 
-def _trajectory_airborne(traj: dict[str, Any], steps: int, body_length: float) -> float:
+def airborne_of_lowest(lowest: np.ndarray, clearance: float) -> float:
+    """Fraction of samples whose lowest point clears the usual ground level (the 10th percentile
+    of ``lowest``, robust to the odd sample below it) by more than ``clearance`` (same unit)."""
+    lowest = np.asarray(lowest, float)
+    return float(np.mean(lowest > float(np.percentile(lowest, 10)) + clearance))
+
+
+def _trajectory_airborne(traj: dict[str, Any], steps: int, body_length: float,
+                         clearance: float = AIRBORNE_CLEARANCE) -> float:
     """Fraction of steps the robot is visibly airborne, by the rule used for the expert clip: its
     lowest point (the silhouette bottom) clears its usual ground level (the robust lowest level over
-    the rollout) by ``AIRBORNE_CLEARANCE`` body sizes. Tiny skips that a camera would not show as
-    flight do not count. Trajectories of robots without a model here fall back to "no foot
-    touches the ground" from ``foot_contact_forces``."""
+    the rollout) by ``clearance`` body sizes (default ``AIRBORNE_CLEARANCE``, the video rule; the
+    oracle critic passes its truth file's). Tiny skips that a camera would not show as flight do
+    not count. Trajectories of robots without a model here fall back to "no foot touches the
+    ground" from ``foot_contact_forces``."""
     robot = str(traj.get("robot", ""))
     if robot and all(k in traj for k in ("root_quat", "dof_pos")):
         from vidreward.errors import ConfigError
@@ -316,8 +325,7 @@ def _trajectory_airborne(traj: dict[str, Any], steps: int, body_length: float) -
         except ConfigError:
             lowest = None
         if lowest is not None:
-            ground = float(np.percentile(lowest, 10))
-            return float(np.mean(lowest > ground + AIRBORNE_CLEARANCE * body_length))
+            return airborne_of_lowest(lowest, clearance * body_length)
     forces = np.asarray(traj["foot_contact_forces"], float).reshape(steps, -1)
     return float(np.mean(np.all(np.abs(forces) < CONTACT_FORCE_EPS, axis=1)))
 
@@ -326,9 +334,11 @@ def descriptors_from_trajectory(
     npz_path: str | Path,
     body_length: float | None = None,
     standing_height: float | None = None,
+    airborne_clearance: float = AIRBORNE_CLEARANCE,
 ) -> dict[str, float]:
     """Descriptors of a rollout ``trajectory.npz`` (trajectory contract). Body size and standing
-    height default to ``vidreward.sim.robots.get_robot(<npz robot>)``'s."""
+    height default to ``vidreward.sim.robots.get_robot(<npz robot>)``'s; ``airborne_clearance``
+    (body sizes) is how far the lowest point must clear the ground to count as airborne."""
     path = Path(npz_path)
     traj = load_trajectory(path)
     if body_length is None or standing_height is None:
@@ -343,7 +353,7 @@ def descriptors_from_trajectory(
     root = np.asarray(traj["root_pos"], float)
     speed = _slope(t, root[:, 0]) / body_length
     amp, freq = bounce(t, root[:, 2] / body_length)
-    airborne = _trajectory_airborne(traj, len(t), body_length)
+    airborne = _trajectory_airborne(traj, len(t), body_length, airborne_clearance)
     height_ratio = float(np.median(root[:, 2]) / standing_height)
     return {
         "speed": float(speed),

@@ -12,7 +12,9 @@ the ones ``benchmarks/bench_motion.py`` compares the extractor's estimates with
 (:data:`TRUTH_FIELDS`: ``speed_bl_s``, ``bounce_amplitude_bl``, ``bounce_frequency_hz``,
 ``airborne_fraction``, ``height_ratio``); the speed is the subject's ground speed in body lengths
 per second, as the extractor measures it (the analytic critic compares the same quantity).
-``speed_bl_s`` is required (:data:`REQUIRED`); a descriptor the truth does not define (absent or
+The robot's flight is measured by the truth's own airborne rule: its lowest point clears its
+ground by the truth file's ``airborne_clearance_bl`` of its body length (the suite's 2 cm of feet
+clearance, in body lengths). ``speed_bl_s`` is required (:data:`REQUIRED`); a descriptor the truth does not define (absent or
 null: the hand-marked real clips give only speed and airborne fraction) is left out of the
 comparison like an unknown of the analytic critic: the robot's own value stands in for it, and the
 imitation score leaves it out.
@@ -38,6 +40,7 @@ from vidreward.critic.analytic import EVIDENCE_KEYS
 from vidreward.critic.base import Critique, CritiqueInput
 from vidreward.critic.checks import compare
 from vidreward.critic.motion import (
+    AIRBORNE_CLEARANCE,
     descriptors_from_trajectory,
     gap,
     median_descriptors,
@@ -62,6 +65,10 @@ class Truth:
     path: Path
     known: dict[str, float]
     unknown: dict[str, str] = field(default_factory=dict)
+    airborne_clearance: float = AIRBORNE_CLEARANCE
+    """Body lengths the lowest point must clear the ground by to count as airborne: the truth
+    file's ``airborne_clearance_bl`` (its own airborne rule, which the robot is then measured by),
+    else the video rule's ``AIRBORNE_CLEARANCE`` (a hand-marked flight is a visible one)."""
 
 
 def read_truth(path: str | Path) -> Truth:
@@ -92,7 +99,11 @@ def read_truth(path: str | Path) -> Truth:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise CritiqueError(f"{path}: truth.{name} must be a finite number, got {value!r}")
         known[key] = float(value)
-    return Truth(path=path, known=known, unknown=unknown)
+    clearance = doc.get("airborne_clearance_bl", AIRBORNE_CLEARANCE)
+    if (isinstance(clearance, bool) or not isinstance(clearance, (int, float))
+            or not math.isfinite(clearance) or clearance <= 0):
+        raise CritiqueError(f"{path}: airborne_clearance_bl must be a positive number, got {clearance!r}")
+    return Truth(path=path, known=known, unknown=unknown, airborne_clearance=float(clearance))
 
 
 class OracleCritique(Critique):
@@ -124,7 +135,8 @@ class OracleCritic:
         """The robot's descriptors from its trajectory; with ``inp.episodes`` the per-descriptor
         median over its trajectory and theirs."""
         bl, sh = self._dims(inp.robot)
-        return median_descriptors([descriptors_from_trajectory(t, bl, sh)
+        clearance = self.truth.airborne_clearance
+        return median_descriptors([descriptors_from_trajectory(t, bl, sh, clearance)
                                    for t in [inp.trajectory] + [t for _, t in inp.episodes]])
 
     def imitation(self, inp: CritiqueInput) -> float:
@@ -159,7 +171,8 @@ def _note(crit: Critique, inp: CritiqueInput, names, source: str, bl: float, sh:
         + (f" and {len(inp.episodes)} more rollouts' from other reset seeds (the per-descriptor "
            f"median)" if inp.episodes else "")
         + f" (no video perception; body_length "
-        f"{bl:.3f} m, standing_height {sh:.3f} m). An upper bound: no perception error on either "
+        f"{bl:.3f} m, standing_height {sh:.3f} m; airborne while its lowest point clears its ground "
+        f"by more than {truth.airborne_clearance:.4g} body lengths, the truth's own rule). An upper bound: no perception error on either "
         f"side. Imitation score {score:.3f} (0-1, 1 = the truth's descriptors). Components of the "
         f"current reward (from {source}): {', '.join(sorted(names)) or 'unknown'}."
     )

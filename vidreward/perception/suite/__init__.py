@@ -39,8 +39,10 @@ Truth contract (``<name>.truth.json``)
 Top level: ``name``, ``subject`` ("quadruped" | "human"), ``motion``, ``camera`` ("fixed" |
 "panning" | "tracking" | "shaky" | "zoom"), ``background`` ("plain" | "checkered" | "cluttered"),
 ``fps``, ``seconds`` (actual clip length: human clips are capped by the mocap segment), ``frames``,
-``size`` [w, h], ``body_length_m``, ``body_length_def``, ``spec`` (the scripted parameters, for
-reference only), ``source`` (human clips: mocap origin), and ``truth``:
+``size`` [w, h], ``body_length_m``, ``body_length_def``, ``airborne_clearance_bl`` (the 2 cm of
+the ``airborne_fraction`` rule below in body lengths: the oracle critic measures a robot's flight
+by the same clearance of its own body length), ``spec`` (the scripted parameters, for reference
+only), ``source`` (human clips: mocap origin), and ``truth``:
 
 * ``direction_deg``: travel direction on the ground as seen from the camera, degrees, 0 = screen
   right, 90 = away from the camera, -90 = toward it, +-180 = screen left. Per frame the horizontal

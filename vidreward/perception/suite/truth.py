@@ -131,6 +131,9 @@ def clip_truth(spec: ClipSpec, kin: Kinematics, arrays: dict[str, np.ndarray], f
         "size": [int(size[0]), int(size[1])],
         "body_length_m": round(kin.body_length, 4),
         "body_length_def": kin.body_length_def,
+        # the airborne rule's clearance (AIRBORNE_M) in body lengths: a robot measured against
+        # this truth clears its own ground by the same share of its own body length
+        "airborne_clearance_bl": round(AIRBORNE_M / kin.body_length, 4),
         "standing_torso_height_m": round(kin.standing_torso_z, 4),
         "truth": truth,
         "spec": script,
