@@ -277,6 +277,28 @@ def test_oracle_suite_config():
     assert validate_config(base)
 
 
+def test_oracle_suite_search_overlay_merges_into_the_suite():
+    """config/oracle_suite_search.yaml, given after the suite's config file, turns every suite run
+    into a 4-candidate search selected on the imitation score, leaving the rest of each run."""
+    import yaml
+    from snakemake.utils import update_config
+
+    from vidreward.config import RunSettings
+
+    suite = yaml.safe_load((ROOT / "config" / "oracle_suite.yaml").read_text())
+    merged = copy.deepcopy(suite)
+    update_config(merged, yaml.safe_load((ROOT / "config" / "oracle_suite_search.yaml").read_text()))
+    validate_config(merged)
+    validate_config(suite)  # the same defaults filled in on both sides
+    assert set(merged["runs"]) == set(suite["runs"])
+    for name, run in merged["runs"].items():
+        settings = RunSettings.from_config(merged, name)
+        assert (settings.search.candidates, settings.search.selection) == (4, "imitation")
+        assert settings.search.halving.survivors(4) == 1
+        assert ({k: v for k, v in run.items() if k != "search"}
+                == {k: v for k, v in suite["runs"][name].items() if k != "search"})
+
+
 def test_oracle_takes_the_median_over_further_episodes(tmp_path, suite_clip, ant_trajectory):
     """search.episodes: the same rollout twice more, drifting forward at 1.0 and 0.5 m/s more; the
     robot's speed is the median rollout's (+0.5 m/s), the other descriptors the unchanged ones, and
