@@ -75,8 +75,7 @@ def imitation_score_from_truth(truth_path: str | Path, trajectory_path: str | Pa
     read by :func:`vidreward.critic.oracle.read_truth`): the expert's descriptors are the truth's,
     the robot's :func:`vidreward.critic.motion.descriptors_from_trajectory` with ``robot``'s body
     length and standing height (``None``: the robot the trajectory names) and the truth's airborne
-    clearance. Only the descriptors the
-    truth defines are compared."""
+    clearance. Only the descriptors the truth defines are compared."""
     from vidreward.critic.motion import descriptors_from_trajectory, robot_dims
     from vidreward.critic.oracle import read_truth
 

@@ -171,15 +171,17 @@ def measured_evidence(measurement: Path, clip: Path,
     try:
         record = json.loads(path.read_text())
         quantities, measured_clip = record["quantities"], Path(record["clip"]).name
+        float(record["found_fraction"]), int(record["frames"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CritiqueError(f"{path}: cannot read the expert clip's measurement ({exc})") from exc
     if measured_clip != clip.name:
         raise CritiqueError(f"{path}: the measurement is of {measured_clip}, not the expert clip {clip}")
-    if storyboard is not None:
-        shutil.copytree(measurement, storyboard, dirs_exist_ok=True)
     if not isinstance(quantities, dict):
         raise CritiqueError(f"{path}: 'quantities' must be an object")
-    return descriptors_of_evidence(record, clip)
+    known_unknown = descriptors_of_evidence(record, clip)  # a record it cannot use copies nothing
+    if storyboard is not None:
+        shutil.copytree(measurement, storyboard, dirs_exist_ok=True)
+    return known_unknown
 
 
 def descriptors_of_evidence(record: dict[str, Any], clip: Path) -> tuple[dict[str, float], dict[str, str]]:

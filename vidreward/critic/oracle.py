@@ -14,9 +14,9 @@ the ones ``benchmarks/bench_motion.py`` compares the extractor's estimates with
 per second, as the extractor measures it (the analytic critic compares the same quantity).
 The robot's flight is measured by the truth's own airborne rule: its lowest point clears its
 ground by the truth file's ``airborne_clearance_bl`` of its body length (the suite's 2 cm of feet
-clearance, in body lengths). ``speed_bl_s`` is required (:data:`REQUIRED`); a descriptor the truth does not define (absent or
-null: the hand-marked real clips give only speed and airborne fraction) is left out of the
-comparison like an unknown of the analytic critic: the robot's own value stands in for it, and the
+clearance, in body lengths). ``speed_bl_s`` is required (:data:`REQUIRED`); a descriptor the
+truth does not define (absent or null: the hand-marked real clips give only speed and airborne
+fraction) is left out of the comparison like an unknown of the analytic critic: the robot's own value stands in for it, and the
 imitation score leaves it out.
 
 The comparison is :func:`vidreward.critic.checks.compare`, the analytic critic's named checks, so
@@ -172,8 +172,8 @@ def _note(crit: Critique, inp: CritiqueInput, names, source: str, bl: float, sh:
            f"median)" if inp.episodes else "")
         + f" (no video perception; body_length "
         f"{bl:.3f} m, standing_height {sh:.3f} m; airborne while its lowest point clears its ground "
-        f"by more than {truth.airborne_clearance:.4g} body lengths, the truth's own rule). An upper bound: no perception error on either "
-        f"side. Imitation score {score:.3f} (0-1, 1 = the truth's descriptors). Components of the "
+        f"by more than {truth.airborne_clearance:.4g} body lengths, the truth's own rule). An upper "
+        f"bound: no perception error on either side. Imitation score {score:.3f} (0-1, 1 = the truth's descriptors). Components of the "
         f"current reward (from {source}): {', '.join(sorted(names)) or 'unknown'}."
     )
     for key, why in sorted(truth.unknown.items()):
